@@ -1,0 +1,36 @@
+# Two commands on a fresh machine with Python 3.11+: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test venv docs bench schema clean lint
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+## demo: set up, then check the bundled example manifest and write out/report.html (+ json)
+demo: $(STAMP)
+	$(BIN)/checker check examples/manifest.csv --policy inpost-international \
+	    --format text --format html --format json --output-dir out --fail-on never
+	@echo "Open out/report.html in a browser."
+
+## test: set up, validate the policies, run the policy test cases and the pytest suite
+test: $(STAMP)
+	$(BIN)/checker validate
+	$(BIN)/checker test --coverage --min-coverage 100
+	$(BIN)/python -m pytest
+
+## schema: regenerate schema/policy.schema.json from the rule kinds
+schema: $(STAMP)
+	$(BIN)/checker schema --write
+
+clean:
+	rm -rf $(VENV) out site .pytest_cache

@@ -1,0 +1,179 @@
+"""Evaluate shipments: resolve family and version per row, apply country layers and overlays, run the rules.
+
+Rules are compiled once per (version, layer combination) and reused for every row; a row
+never re-validates anything. Each finding carries the citation and the layer that decided.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from .errors import MissingRate
+from .findings import Finding
+from .kinds import KINDS
+from .kinds.base import Check, Violation
+from .model import Clause, Family, PolicySet, Rule, Version
+from .predicates import Pred, compile_predicate
+from .shipment import EvalEnv, Shipment
+
+
+@dataclass
+class CompileCtx:
+    timezone: str
+    family: str
+
+
+@dataclass
+class CompiledRule:
+    rule: Rule
+    family: Family
+    version: Version
+    when: Pred
+    check: Check
+    clause: Clause
+    also: list[Clause]
+
+
+class _Template(string.Formatter):
+    """str.format that leaves unknown placeholders visible instead of raising."""
+
+    def get_value(self, key: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        return kwargs.get(key, "{" + str(key) + "}") if isinstance(key, str) else super().get_value(key, args, kwargs)
+
+
+_FMT = _Template()
+
+
+@dataclass
+class Evaluation:
+    findings: list[Finding]
+    applied: list[str] = field(default_factory=list)  # "family@version:rule-id" of rules whose `when` held
+    policy: tuple[str, str] | None = None
+
+
+class Engine:
+    """Evaluates shipments against a PolicySet."""
+
+    def __init__(self, policies: PolicySet, *, family: str | None = None, version: str | None = None,
+                 as_of: dt.date | None = None, env: EvalEnv | None = None) -> None:
+        self.policies = policies
+        self.default_family = family
+        self.pinned = version
+        self.as_of = as_of
+        self.env = env or EvalEnv(categories=policies.categories)
+        if self.env.categories is None:
+            self.env.categories = policies.categories
+        self._compiled: dict[tuple[str, str, str | None, str | None, str], list[CompiledRule]] = {}
+        self.used: dict[tuple[str, str], Version] = {}
+
+    # ---- resolution -------------------------------------------------------------------------
+    def _day(self, s: Shipment, fam: Family) -> dt.date:
+        value = s.get("dispatch_at")
+        if isinstance(value, dt.datetime):
+            if value.tzinfo:
+                value = value.astimezone(ZoneInfo(fam.timezone))
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if self.as_of:
+            return self.as_of
+        return dt.datetime.now(ZoneInfo(fam.timezone)).date()
+
+    def _compile(self, fam: Family, v: Version, s: Shipment, layer: str) -> list[CompiledRule]:
+        origin, dest = s.get("origin_country"), s.get("destination_country")
+        key = (fam.id, v.id, origin, dest, layer)
+        if key not in self._compiled:
+            ctx = CompileCtx(fam.timezone, fam.id)
+            out = []
+            for rule in v.effective_rules(origin, dest):
+                r = rule if layer == "base" else Rule(rule.raw, rule.origin, layer, rule.exception)
+                also = [v.clauses[c] for c in r.get("also_cites", []) if c in v.clauses]
+                if r.get("rounding_clause") in v.clauses:
+                    also.append(v.clauses[r.get("rounding_clause")])
+                out.append(CompiledRule(r, fam, v, compile_predicate(r.when), KINDS[r.kind].compile(r.params, ctx),
+                                        v.clauses[r.clause], also))
+            self._compiled[key] = out
+        return self._compiled[key]
+
+    def resolve(self, s: Shipment) -> tuple[Family | None, Version | None, list[Finding]]:
+        fid = s.get("service") or self.default_family
+        if not fid:
+            return None, None, [self._resolution(s, "no-policy", "no policy family: give --policy FAMILY or a 'service' column")]
+        fam = self.policies.family(fid)
+        if fam is None:
+            known = ", ".join(f for f, x in self.policies.families.items() if not x.is_overlay)
+            return None, None, [self._resolution(s, "unknown-policy", f"unknown policy family '{fid}' (known: {known})", "service", fid)]
+        if self.pinned and (s.get("service") in (None, self.default_family)):
+            v = fam.version(self.pinned)
+            if v is None:
+                return fam, None, [self._resolution(s, "unknown-version", f"{fid} has no version '{self.pinned}'")]
+            return fam, v, []
+        day = self._day(s, fam)
+        v = fam.resolve(day)
+        if v is None:
+            v = fam.undated()
+        if v is None:
+            spans = ", ".join(f"{x.id} from {x.effective_from}" + (f" until {x.effective_until}" if x.effective_until else "")
+                              for x in fam.dated())
+            return fam, None, [self._resolution(s, "no-version-in-force",
+                                                f"no version of {fid} is in force on {day} (versions: {spans or 'none'})",
+                                                "dispatch_at", day.isoformat())]
+        return fam, v, []
+
+    def _resolution(self, s: Shipment, rid: str, message: str, fld: str | None = None, actual: Any = None) -> Finding:
+        return Finding(s.shipment_id, s.row, "error", rid, "resolution", message, field=fld, actual=actual,
+                       layer="resolution", fix="Check the service column, --policy and dispatch_at.",
+                       country=s.get("destination_country"))
+
+    # ---- evaluation -------------------------------------------------------------------------
+    def evaluate(self, s: Shipment) -> Evaluation:
+        fam, v, findings = self.resolve(s)
+        if fam is None or v is None:
+            return Evaluation(findings)
+        self.used[(fam.id, v.id)] = v
+        result = Evaluation(findings, policy=(fam.id, v.id))
+        self._run(self._compile(fam, v, s, "base"), s, result)
+        day = self._day(s, fam)
+        for ov in self.policies.overlays_for(fam.id):
+            ov_v = ov.resolve(day)
+            if ov_v is not None:
+                self.used[(ov.id, ov_v.id)] = ov_v
+                self._run(self._compile(ov, ov_v, s, f"overlay:{ov.id}@{ov_v.id}"), s, result)
+        return result
+
+    def _run(self, rules: Iterable[CompiledRule], s: Shipment, result: Evaluation) -> None:
+        for cr in rules:
+            try:
+                if not cr.when(s, self.env):
+                    continue
+                result.applied.append(f"{cr.family.id}@{cr.version.id}:{cr.rule.id}")
+                violations = cr.check(s, self.env)
+            except MissingRate as exc:
+                violations = [Violation(None, None, f"a {exc.source}→{exc.target} rate", str(exc), severity="warning",
+                                        vars={"missing_rate": f"{exc.source}→{exc.target}"})]
+                result.findings.append(self._finding(cr, s, violations[0], missing_rate=True))
+                continue
+            for viol in violations:
+                result.findings.append(self._finding(cr, s, viol))
+
+    def _finding(self, cr: CompiledRule, s: Shipment, viol: Violation, missing_rate: bool = False) -> Finding:
+        r = cr.rule
+        values = {"actual": viol.actual, "expected": viol.expected, "field": viol.field, "detail": viol.detail, **viol.vars}
+        if missing_rate:
+            message = f"Cannot check {r.id}: {viol.detail}."
+        else:
+            message = _FMT.format(r.get("message", "{detail}"), **values)
+            if viol.detail and "{detail}" not in r.get("message", ""):
+                message = f"{message} ({viol.detail})"
+        return Finding(
+            shipment_id=s.shipment_id, row=s.row, severity=viol.severity or r.severity, rule_id=r.id, kind=r.kind,
+            message=message, policy={"family": cr.family.id, "version": cr.version.id},
+            clause={**cr.clause.citation(), "document": cr.version.meta.get("title") or cr.family.title},
+            layer=r.layer, exception=r.exception, field=viol.field, actual=viol.actual, expected=viol.expected,
+            fix=r.get("fix"), detail=viol.detail, also_cites=[c.citation() for c in cr.also],
+            country=s.get("destination_country"),
+        )

@@ -1,0 +1,64 @@
+"""The finding record: one violation of one rule by one shipment, with its citation (DESIGN report contract)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+RANK = {"error": 3, "warning": 2, "info": 1, "never": 99}
+
+
+@dataclass
+class Finding:
+    shipment_id: str
+    row: int
+    severity: str
+    rule_id: str
+    kind: str
+    message: str
+    policy: dict[str, str] | None = None
+    clause: dict[str, Any] | None = None
+    layer: str = "base"
+    exception: dict[str, Any] | None = None
+    waived: dict[str, Any] | None = None
+    field: str | None = None
+    actual: Any = None
+    expected: str | None = None
+    fix: str | None = None
+    detail: str = ""
+    also_cites: list[dict[str, Any]] = field(default_factory=list)
+    country: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shipment_id": self.shipment_id, "row": self.row, "severity": self.severity, "rule_id": self.rule_id,
+            "kind": self.kind, "policy": self.policy, "clause": self.clause, "layer": self.layer,
+            "exception": self.exception, "waived": self.waived, "field": self.field, "actual": _jsonable(self.actual),
+            "expected": self.expected, "message": self.message, "fix": self.fix, "also_cites": self.also_cites,
+            "destination_country": self.country,
+        }
+
+    def key(self) -> tuple[Any, ...]:
+        """Identity used by differential tests and the policy-version diff."""
+        return (self.row, self.rule_id, (self.clause or {}).get("id"), self.severity, str(self.actual), self.expected)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            return str(value)
+        return value
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def input_finding(shipment_id: str, row: int, field_name: str | None, problem: str, message: str,
+                  actual: Any = None, expected: str | None = None, severity: str = "error") -> Finding:
+    """A data problem in the manifest itself: kind 'input', no clause, the column in `field`."""
+    if isinstance(actual, str) and len(actual) > 120:
+        actual = actual[:117] + "..."
+    return Finding(shipment_id, row, severity, f"input-{problem}", "input", message, field=field_name,
+                   actual=actual, expected=expected, layer="input",
+                   fix="Correct the manifest cell and check again.")

@@ -1,0 +1,151 @@
+"""`dimensions`: does the parcel fit one of the document's size categories (or one box)?
+
+The terms define "height" per category (§ 4 ust. 2 of the 2025 InPost terms: the shortest
+side for A and B, the middle side for C) and round measurements (§ 4 ust. 4). Both are
+parameters here, so a partner's table with other semantics is data, not code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..shipment import EvalEnv, Shipment
+from .base import ROUNDING, Check, Violation, fmt_num
+
+NAME = "dimensions"
+SUMMARY = "The parcel's three sides (and weight) must fit one of the listed size categories."
+
+_TRIPLE = {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 3, "maxItems": 3}
+PARAMS: dict[str, Any] = {
+    "categories": {
+        "type": "object",
+        "minProperties": 1,
+        "description": "Size categories from smallest to largest; the parcel is classed in the first it fits.",
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "height": {"enum": ["shortest", "middle", "any"],
+                           "description": "Which side is the height: shortest (A, B), middle (C), or any orientation."},
+                "min_height_mm": {"type": "number", "minimum": 0},
+                "min_mm": {**_TRIPLE, "description": "Minimum height x width x length."},
+                "max_mm": {**_TRIPLE, "description": "Maximum height x width x length."},
+                "max_weight_kg": {"type": "number", "exclusiveMinimum": 0},
+            },
+            "required": ["max_mm"],
+        },
+    },
+    "rounding": {"enum": list(ROUNDING), "default": "none"},
+    "rounding_clause": {"type": "string", "description": "The clause that defines the rounding, cited alongside."},
+    "mode": {"enum": ["fit", "declared"], "default": "fit",
+             "description": "fit: the parcel must fit some category; declared: it must fit the declared size_category."},
+}
+REQUIRED = ["categories"]
+
+
+def _box(cat: dict[str, Any]) -> str:
+    return " × ".join(fmt_num(x) for x in cat["max_mm"]) + " mm"
+
+
+def describe(p: dict[str, Any]) -> str:
+    parts = []
+    for name, cat in p["categories"].items():
+        text = f"{name}: at most {_box(cat)}"
+        if "max_weight_kg" in cat:
+            text += f", {fmt_num(cat['max_weight_kg'])} kg"
+        if "min_height_mm" in cat:
+            text += f", height at least {fmt_num(cat['min_height_mm'])} mm"
+        if "min_mm" in cat:
+            text += f", at least {' × '.join(fmt_num(x) for x in cat['min_mm'])} mm"
+        if cat.get("height", "any") != "any":
+            text += f" (height = {cat['height']} side)"
+        parts.append(text)
+    head = "The parcel must fit the declared size category" if p.get("mode") == "declared" else "The parcel must fit one of"
+    tail = " Sides are rounded half up to whole millimetres first." if p.get("rounding") == "half_up" else ""
+    return f"{head}: " + "; ".join(parts) + "." + tail
+
+
+def _orient(sides: tuple[float, float, float], height: str) -> tuple[float, float, float]:
+    """(height, width, length) for a category's height semantics; width <= length."""
+    s, m, l = sides
+    if height == "shortest":
+        return (s, m, l)
+    if height == "middle":
+        return (m, s, l)
+    return (s, m, l)
+
+
+_SIDE_NAMES = ("height", "width", "length")
+
+
+def problems(cat: dict[str, Any], sides: tuple[float, float, float], weight: float | None) -> list[tuple[str, str]]:
+    """Why the parcel does not fit `cat`: (field, reason) pairs; empty when it fits."""
+    height = cat.get("height", "any")
+    h, w, l = _orient(sides, height)
+    out: list[tuple[str, str]] = []
+    mh, mw, ml = cat["max_mm"]
+    if height == "any":
+        box = sorted(cat["max_mm"])
+        for name, side, limit in zip(("shortest side", "middle side", "longest side"), sides, box):
+            if side > limit:
+                out.append(("dimensions", f"{name} {fmt_num(side)} mm > {fmt_num(limit)} mm"))
+    else:
+        for name, side, limit in zip(_SIDE_NAMES, (h, min(w, l), max(w, l)), (mh, min(mw, ml), max(mw, ml))):
+            if side > limit:
+                out.append(("dimensions", f"{name} {fmt_num(side)} mm > {fmt_num(limit)} mm"))
+    if "min_height_mm" in cat and h < cat["min_height_mm"]:
+        out.append(("dimensions", f"height {fmt_num(h)} mm < {fmt_num(cat['min_height_mm'])} mm"))
+    if "min_mm" in cat:
+        for name, side, limit in zip(("shortest side", "middle side", "longest side"), sides, sorted(cat["min_mm"])):
+            if side < limit:
+                out.append(("dimensions", f"{name} {fmt_num(side)} mm < {fmt_num(limit)} mm"))
+    if weight is not None and "max_weight_kg" in cat and weight > cat["max_weight_kg"]:
+        out.append(("weight_kg", f"weight {fmt_num(weight)} kg > {fmt_num(cat['max_weight_kg'])} kg"))
+    return out
+
+
+def classify(p: dict[str, Any], sides: tuple[float, float, float], weight: float | None) -> str | None:
+    """The first (smallest) category the parcel fits, or None."""
+    for name, cat in p["categories"].items():
+        if not problems(cat, sides, weight):
+            return name
+    return None
+
+
+def compile(p: dict[str, Any], ctx: Any) -> Check:
+    rnd = ROUNDING[p.get("rounding", "none")]
+    cats: dict[str, dict[str, Any]] = p["categories"]
+    declared_mode = p.get("mode") == "declared"
+    expected_all = "; ".join(f"{n}: ≤ {_box(c)}" + (f", ≤ {fmt_num(c['max_weight_kg'])} kg" if "max_weight_kg" in c else "")
+                             for n, c in cats.items())
+
+    def check(s: Shipment, env: EvalEnv) -> list[Violation]:
+        raw = s.sides
+        if raw is None:
+            return []
+        sides = tuple(sorted(rnd(x) for x in raw))
+        weight = s.get("weight_kg")
+        weight = weight if isinstance(weight, (int, float)) else None
+        shown = " × ".join(fmt_num(x) for x in sides) + " mm" + (f", {fmt_num(weight)} kg" if weight is not None else "")
+        if declared_mode:
+            declared = s.get("size_category")
+            if not declared:
+                return []
+            if declared not in cats:
+                return [Violation("size_category", declared, "one of " + ", ".join(cats), f"unknown size category {declared}")]
+            why = problems(cats[declared], sides, weight)
+            if not why:
+                return []
+            measured = classify(p, sides, weight)
+            return [Violation("size_category", declared, f"{measured or 'no category'} (measured)",
+                              f"declared {declared} but " + "; ".join(r for _, r in why),
+                              vars={"dims": shown, "measured": measured or "none"})]
+        if classify(p, sides, weight) is not None:
+            return []
+        # Explain against the category that comes closest (fewest broken limits; the larger on a tie).
+        best = min(reversed(list(cats.items())), key=lambda kv: len(problems(kv[1], sides, weight)))
+        why = problems(best[1], sides, weight)
+        fld = "weight_kg" if all(f == "weight_kg" for f, _ in why) else "dimensions"
+        return [Violation(fld, shown, expected_all, f"size {best[0]}: " + "; ".join(r for _, r in why),
+                          vars={"dims": shown, "weight": fmt_num(weight) if weight is not None else "?", "closest": best[0]})]
+    return check

@@ -1,0 +1,338 @@
+"""Read a manifest (CSV, JSON, JSON Lines, YAML) into raw records, then normalise them into Shipments.
+
+Spreadsheet exports vary: Polish Excel writes semicolons, decimal commas and sometimes
+Windows-1250. We detect these and *say what we detected* in the report, instead of
+guessing silently. A bad cell is an `input` finding naming row and column; a file that
+cannot be read at all is a FatalInput (exit 2).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import phonenumbers
+import yaml
+
+from .errors import FatalInput
+from .findings import Finding, input_finding
+from .manifest_columns import aliases, columns
+from .shipment import Shipment
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+_KNOWN_COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"XK"}
+_TRUE = {"true", "yes", "y", "1", "tak", "t", "x", "sim", "oui", "si", "ja", "igen"}
+_FALSE = {"false", "no", "n", "0", "nie", "f", "", "não", "nao", "non", "nein", "nem"}
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+
+
+@dataclass
+class Dialect:
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+@dataclass
+class RawManifest:
+    path: str
+    dialect: Dialect
+    records: Iterator[tuple[int, dict[str, Any]]]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _decode(data: bytes, path: str) -> tuple[str, str]:
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8 (with BOM)"
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Not UTF-8: Polish spreadsheets export Windows-1250; every byte but five decodes, and those become U+FFFD.
+    return data.decode("cp1250", errors="replace"), "windows-1250 (the file is not valid UTF-8)"
+
+
+def _delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (";", ",", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_manifest(path: str, data: bytes | None = None) -> RawManifest:
+    """Open and parse `path` ('-' reads standard input bytes passed as `data`)."""
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise FatalInput(f"Cannot read manifest {path}: the file does not exist.") from None
+        except IsADirectoryError:
+            raise FatalInput(f"Cannot read manifest {path}: it is a directory, not a file.") from None
+        except OSError as exc:
+            raise FatalInput(f"Cannot read manifest {path}: {exc.strerror or exc}.") from None
+    suffix = Path(path).suffix.lower()
+    text, encoding = _decode(data, path)
+    stripped = text.lstrip()
+    if suffix == ".jsonl" or suffix == ".ndjson":
+        return _read_jsonl(path, text, encoding)
+    if suffix == ".json" or (suffix not in (".csv", ".txt", ".yaml", ".yml") and stripped[:1] in ("[", "{")):
+        return _read_json(path, text, encoding)
+    if suffix in (".yaml", ".yml"):
+        return _read_yaml(path, text, encoding)
+    return _read_csv(path, text, encoding)
+
+
+def _records_from(obj: Any, path: str, what: str) -> list[Any]:
+    if isinstance(obj, dict) and isinstance(obj.get("shipments"), list):
+        return obj["shipments"]
+    if isinstance(obj, list):
+        return obj
+    raise FatalInput(f"Cannot read manifest {path}: {what} must be a list of shipments or an object with a 'shipments' list.")
+
+
+def _read_json(path: str, text: str, encoding: str) -> RawManifest:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FatalInput(f"Cannot read manifest {path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}).") from None
+    except RecursionError:
+        raise FatalInput(f"Cannot read manifest {path}: the JSON is nested too deeply.") from None
+    recs = _records_from(obj, path, "the JSON document")
+    return RawManifest(path, Dialect("json", encoding), ((i + 1, r) for i, r in enumerate(recs)))
+
+
+def _read_jsonl(path: str, text: str, encoding: str) -> RawManifest:
+    def gen() -> Iterator[tuple[int, Any]]:
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                yield lineno, _Broken(f"invalid JSON ({getattr(exc, 'msg', 'nested too deeply')})")
+    return RawManifest(path, Dialect("jsonl", encoding), gen())
+
+
+def _read_yaml(path: str, text: str, encoding: str) -> RawManifest:
+    from .yamlio import YamlError, load_yaml_text
+
+    try:
+        doc = load_yaml_text(text, path)
+    except YamlError as exc:
+        raise FatalInput(f"Cannot read manifest {exc.mark}: {exc.message}.") from None
+    recs = _records_from(doc.data, path, "the YAML document")
+    return RawManifest(path, Dialect("yaml", encoding), ((i + 1, r) for i, r in enumerate(recs)))
+
+
+@dataclass
+class _Broken:
+    """A record that could not be parsed at all; it still counts as a shipment with an input finding."""
+
+    reason: str
+
+
+def _read_csv(path: str, text: str, encoding: str) -> RawManifest:
+    if not text.strip():
+        raise FatalInput(f"Cannot read manifest {path}: the file is empty.")
+    first_line = text.split("\n", 1)[0]
+    delim = _delimiter(first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise FatalInput(f"Cannot read manifest {path}: the header line is not valid CSV ({exc}).") from None
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    dialect = Dialect("csv", encoding, {"\t": "tab"}.get(delim, delim), "," if delim != "," else ".")
+    if delim != ",":
+        dialect.note = "decimal comma accepted in numbers"
+
+    def gen() -> Iterator[tuple[int, Any]]:
+        start = reader.line_num + 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield start, _Broken(f"not valid CSV ({exc})")
+                start = reader.line_num + 1
+                continue
+            if not cells or all(not c.strip() for c in cells):
+                start = reader.line_num + 1
+                continue
+            rec: dict[str, Any] = dict(zip(header, cells))
+            if len(cells) > len(header):
+                rec["__extra_cells__"] = len(cells) - len(header)
+            elif len(cells) < len(header):
+                rec["__missing_cells__"] = len(header) - len(cells)
+            yield start, rec
+            start = reader.line_num + 1
+    return RawManifest(path, dialect, gen())
+
+
+@dataclass
+class Normaliser:
+    """Turns raw records into Shipments; keeps per-manifest state (duplicate ids, unknown columns)."""
+
+    path: str
+    decimal_comma: bool = True
+    seen_ids: dict[str, int] = field(default_factory=dict)
+    unknown: dict[str, int] = field(default_factory=dict)
+
+    def shipment(self, row: int, rec: Any) -> tuple[Shipment, list[Finding]]:
+        sid = f"row-{row}"
+        if isinstance(rec, _Broken):
+            return Shipment(row, {}, sid, self.path), [input_finding(sid, row, None, "unreadable-record",
+                                                                      f"{self.path} row {row}: {rec.reason}")]
+        if not isinstance(rec, dict):
+            return Shipment(row, {}, sid, self.path), [input_finding(sid, row, None, "unreadable-record",
+                                                                      f"{self.path} row {row}: a shipment must be an object, not {type(rec).__name__}")]
+        findings: list[Finding] = []
+        values: dict[str, Any] = {}
+        invalid: set[str] = set()
+        cols, alias = columns(), aliases()
+        pending: list[tuple[str, Any]] = []
+        for key, raw in rec.items():
+            name = str(key).strip().lower().lstrip("\ufeff")
+            if name.startswith("__"):
+                continue
+            if name in alias:
+                canon, factor = alias[name]
+                pending.append((canon, (raw, factor, name)))
+            elif name in cols:
+                pending.append((name, (raw, None, name)))
+            elif name:
+                self.unknown[name] = self.unknown.get(name, 0) + 1
+        raw_id = next((r for n, (r, _, _) in pending if n == "shipment_id"), None)
+        if raw_id not in (None, "") and not isinstance(raw_id, (dict, list)):
+            sid = str(raw_id).strip() or sid
+        for name, (raw, factor, src) in pending:
+            if name in values and raw in (None, ""):
+                continue
+            ok, value, problem = self.convert(name, raw, cols[name])
+            if not ok:
+                invalid.add(name)
+                findings.append(input_finding(sid, row, src, problem[0], f"{self.path} row {row}, column {src}: {problem[1]}",
+                                              actual=raw if not isinstance(raw, (dict, list)) else json.dumps(raw)[:120],
+                                              expected=problem[2]))
+                continue
+            if value is None:
+                continue
+            if factor is not None:
+                value = value * factor
+            values[name] = value
+        if "__extra_cells__" in rec:
+            findings.append(input_finding(sid, row, None, "ragged-row", f"{self.path} row {row}: {rec['__extra_cells__']} cell(s) more than the header has; the extra cells are ignored",
+                                          severity="warning"))
+        if "__missing_cells__" in rec:
+            findings.append(input_finding(sid, row, None, "ragged-row", f"{self.path} row {row}: {rec['__missing_cells__']} cell(s) fewer than the header has",
+                                          severity="warning"))
+        if "shipment_id" not in values and "shipment_id" not in invalid:
+            findings.append(input_finding(sid, row, "shipment_id", "missing-id", f"{self.path} row {row}: shipment_id is empty; the row is reported as {sid}",
+                                          expected="a unique reference"))
+        elif "shipment_id" in values:
+            first = self.seen_ids.get(sid)
+            if first is not None:
+                findings.append(input_finding(sid, row, "shipment_id", "duplicate-id",
+                                              f"{self.path} row {row}: shipment_id {sid} was already used on row {first}",
+                                              actual=sid, expected="unique"))
+            else:
+                self.seen_ids[sid] = row
+        return Shipment(row, values, sid, self.path, invalid), findings
+
+    def convert(self, name: str, raw: Any, spec: dict[str, Any]) -> tuple[bool, Any, tuple[str, str, str]]:
+        """(ok, value, (problem id, message, expected)); empty cells are None, not errors."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return True, None, ("", "", "")
+        xtype = spec.get("x-type") or spec.get("type") or ("enum" if "enum" in spec else "string")
+        if "enum" in spec:
+            text = str(raw).strip().lower().replace("-", "_").replace(" ", "_")
+            if text in spec["enum"]:
+                return True, text, ("", "", "")
+            return False, None, ("invalid-value", f"'{_short(raw)}' is not one of {', '.join(spec['enum'])}", "one of " + ", ".join(spec["enum"]))
+        if xtype == "number":
+            return self.number(raw, spec)
+        if xtype == "boolean":
+            if isinstance(raw, bool):
+                return True, raw, ("", "", "")
+            text = str(raw).strip().lower()
+            if text in _TRUE:
+                return True, True, ("", "", "")
+            if text in _FALSE:
+                return True, False, ("", "", "")
+            return False, None, ("invalid-boolean", f"'{_short(raw)}' is not true or false", "true or false")
+        if xtype == "datetime":
+            return _datetime(raw)
+        if xtype == "country":
+            code = str(raw).strip().upper()
+            if re.fullmatch(r"[A-Z]{2}", code) and code in _KNOWN_COUNTRIES:
+                return True, code, ("", "", "")
+            return False, None, ("invalid-country", f"'{_short(raw)}' is not an ISO 3166-1 alpha-2 country code", "ISO 3166-1 alpha-2, e.g. PL")
+        if xtype == "list":
+            items = raw if isinstance(raw, list) else re.split(r"[;,|]", str(raw))
+            return True, [str(i).strip().lower() for i in items if str(i).strip()], ("", "", "")
+        if isinstance(raw, (dict, list)):
+            return False, None, ("invalid-text", "expected text, found a nested structure", "text")
+        text = str(raw).strip()
+        if spec.get("x-upper"):
+            text = text.upper()
+        pattern = spec.get("pattern")
+        if pattern and not re.fullmatch(pattern[1:-1] if pattern.startswith("^") else pattern, text):
+            return False, None, ("invalid-format", f"'{_short(raw)}' does not match {pattern}", pattern)
+        return True, text, ("", "", "")
+
+    def number(self, raw: Any, spec: dict[str, Any]) -> tuple[bool, Any, tuple[str, str, str]]:
+        if isinstance(raw, bool):
+            return False, None, ("invalid-number", f"'{raw}' is not a number", "a number")
+        if isinstance(raw, (int, float)):
+            value = float(raw)
+        else:
+            text = str(raw).strip().replace("\u00a0", "").replace(" ", "")
+            if not _NUMBER.match(text):
+                return False, None, ("invalid-number", f"'{_short(raw)}' is not a number", "a number")
+            if "," in text:
+                if not self.decimal_comma:
+                    return False, None, ("invalid-number", f"'{_short(raw)}' uses a decimal comma in a comma-delimited file", "a number with a decimal point")
+                text = text.replace(",", ".")
+            value = float(text)
+        if math.isnan(value) or math.isinf(value) or abs(value) > 1e12:
+            return False, None, ("invalid-number", f"'{_short(raw)}' is not a usable number", "a finite number")
+        if "exclusiveMinimum" in spec and value <= spec["exclusiveMinimum"]:
+            return False, None, ("out-of-range", f"{_short(raw)} must be greater than {spec['exclusiveMinimum']}", f"> {spec['exclusiveMinimum']}")
+        if "minimum" in spec and value < spec["minimum"]:
+            return False, None, ("out-of-range", f"{_short(raw)} must not be below {spec['minimum']}", f">= {spec['minimum']}")
+        return True, value, ("", "", "")
+
+
+def _short(raw: Any) -> str:
+    text = str(raw)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _datetime(raw: Any) -> tuple[bool, Any, tuple[str, str, str]]:
+    if isinstance(raw, dt.datetime):
+        return True, raw, ("", "", "")
+    if isinstance(raw, dt.date):
+        return True, raw, ("", "", "")
+    text = str(raw).strip()
+    try:
+        if len(text) == 10:
+            return True, dt.date.fromisoformat(text), ("", "", "")
+        return True, dt.datetime.fromisoformat(text.replace("Z", "+00:00")), ("", "", "")
+    except ValueError:
+        return False, None, ("invalid-date", f"'{_short(raw)}' is not an ISO 8601 date or date-time", "e.g. 2025-12-01 or 2025-12-01T10:00")

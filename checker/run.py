@@ -1,0 +1,85 @@
+"""One check run: manifest -> shipments -> findings -> the report model of the DESIGN contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import __version__
+from .engine import Engine
+from .findings import RANK, Finding
+from .manifest import Normaliser, read_manifest
+from .model import PolicySet
+from .shipment import EvalEnv
+
+
+@dataclass
+class CheckResult:
+    report: dict[str, Any]
+    findings: list[Finding] = field(default_factory=list)
+
+    def worst(self) -> str | None:
+        sev = [f.severity for f in self.findings if not f.waived]
+        return max(sev, key=lambda s: RANK[s]) if sev else None
+
+
+def status_of(findings: list[Finding]) -> str:
+    active = [f for f in findings if not f.waived]
+    if any(f.severity == "error" for f in active):
+        return "failed"
+    if any(f.severity == "warning" for f in active):
+        return "warning"
+    return "passed"
+
+
+def check_manifest(path: str, policies: PolicySet, *, family: str | None = None, version: str | None = None,
+                   as_of: dt.date | None = None, env: EvalEnv | None = None, data: bytes | None = None,
+                   display_path: str | None = None) -> CheckResult:
+    raw = read_manifest(path, data)
+    shown = display_path or path
+    norm = Normaliser(shown, decimal_comma=raw.dialect.decimal != ".")
+    engine = Engine(policies, family=family, version=version, as_of=as_of, env=env)
+    findings: list[Finding] = []
+    shipments: list[dict[str, Any]] = []
+    counts = {"passed": 0, "failed": 0, "warning": 0}
+    rows = 0
+    for row, rec in raw.records:
+        rows += 1
+        ship, input_findings = norm.shipment(row, rec)
+        ev = engine.evaluate(ship)
+        found = input_findings + ev.findings
+        status = status_of(found)
+        counts[status] += 1
+        if found:
+            findings.extend(found)
+            shipments.append({"shipment_id": ship.shipment_id, "row": row, "status": status,
+                              "policy": {"family": ev.policy[0], "version": ev.policy[1]} if ev.policy else None,
+                              "destination_country": ship.get("destination_country"),
+                              "errors": sum(1 for f in found if f.severity == "error" and not f.waived),
+                              "warnings": sum(1 for f in found if f.severity == "warning" and not f.waived)})
+    warnings = []
+    if norm.unknown:
+        warnings.append("unknown columns kept and ignored: " + ", ".join(sorted(norm.unknown)))
+    if rows == 0:
+        warnings.append("the manifest has no shipment rows")
+    report = {
+        "tool": {"name": "checker", "version": __version__},
+        "generated_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "manifest": {"path": shown, "rows": rows, "dialect": raw.dialect.to_dict(), "warnings": warnings},
+        "options": {"as_of": as_of.isoformat() if as_of else None, "policy": f"{family}@{version}" if version else family},
+        "policies": [{"family": fid, "version": vid, "sha256": v.sha256, "status": v.status,
+                      "effective_from": v.effective_from.isoformat() if v.effective_from else None,
+                      "title": v.meta.get("title") or policies.families[fid].title}
+                     for (fid, vid), v in sorted(engine.used.items())],
+        "summary": {
+            "shipments": rows, "passed": counts["passed"], "failed": counts["failed"], "warned": counts["warning"],
+            "errors": sum(1 for f in findings if f.severity == "error" and not f.waived),
+            "warnings": sum(1 for f in findings if f.severity == "warning" and not f.waived),
+            "infos": sum(1 for f in findings if f.severity == "info" and not f.waived),
+            "waived": sum(1 for f in findings if f.waived),
+        },
+        "shipments": shipments,
+        "findings": [f.to_dict() for f in findings],
+    }
+    return CheckResult(report, findings)
