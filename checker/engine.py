@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import string
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
@@ -51,7 +52,7 @@ _FMT = _Template()
 @dataclass
 class Evaluation:
     findings: list[Finding]
-    applied: list[str] = field(default_factory=list)  # "family@version:rule-id" of rules whose `when` held
+    applied_keys: list[tuple[str, str, str]] = field(default_factory=list)  # (family@version, rule id, layer file or "base") of rules whose `when` held
     policy: tuple[str, str] | None = None
 
 
@@ -150,7 +151,8 @@ class Engine:
             try:
                 if not cr.when(s, self.env):
                     continue
-                result.applied.append(f"{cr.family.id}@{cr.version.id}:{cr.rule.id}")
+                exc = cr.rule.exception
+                result.applied_keys.append((cr.version.label, cr.rule.id, Path(exc["file"]).name if exc else "base"))
                 violations = cr.check(s, self.env)
             except MissingRate as exc:
                 violations = [Violation(None, None, f"a {exc.source}→{exc.target} rate", str(exc), severity="warning",
@@ -172,7 +174,8 @@ class Engine:
         return Finding(
             shipment_id=s.shipment_id, row=s.row, severity=viol.severity or r.severity, rule_id=r.id, kind=r.kind,
             message=message, policy={"family": cr.family.id, "version": cr.version.id},
-            clause={**cr.clause.citation(), "document": cr.version.meta.get("title") or cr.family.title},
+            clause={**cr.clause.citation(), "quote": r.get("quote") or cr.clause.quote,
+                    "document": cr.version.meta.get("title") or cr.family.title},
             layer=r.layer, exception=r.exception, field=viol.field, actual=viol.actual, expected=viol.expected,
             fix=r.get("fix"), detail=viol.detail, also_cites=[c.citation() for c in cr.also],
             country=s.get("destination_country"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field as dc_field
 from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
@@ -27,7 +27,7 @@ class Finding:
     expected: str | None = None
     fix: str | None = None
     detail: str = ""
-    also_cites: list[dict[str, Any]] = field(default_factory=list)
+    also_cites: list[dict[str, Any]] = dc_field(default_factory=list)
     country: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

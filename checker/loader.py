@@ -341,6 +341,10 @@ class _Loader:
                 self.problem(head.mark_for(f"/sources/{i}/file"), f"source document '{src['file']}' not found in {seeds}")
             elif src.get("sha256") and hashlib.sha256(path.read_bytes()).hexdigest() != src["sha256"]:
                 self.problem(head.mark_for(f"/sources/{i}/sha256"), f"source document '{src['file']}' has changed (sha256 differs)")
+        from .citations import unverified
+
+        for quote, reason in unverified(v, seeds):
+            self.problem(quote.mark or head.mark_for(""), f"{quote.where}: {reason}")
 
 
 def load_policies(root: Path) -> tuple[PolicySet, list[Problem]]:

@@ -10,7 +10,7 @@ from typing import Any
 from .categories import Categories
 from .yamlio import Mark
 
-COMMON_KEYS = ("id", "kind", "clause", "also_cites", "title", "severity", "when", "message", "fix", "note")
+COMMON_KEYS = ("id", "kind", "clause", "also_cites", "quote", "title", "severity", "when", "message", "fix", "note")
 
 
 @dataclass

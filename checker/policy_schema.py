@@ -23,6 +23,8 @@ COMMON_RULE: dict[str, Any] = {
     "kind": {"type": "string"},
     "clause": {"type": "string", "description": "The clause id this rule enforces."},
     "also_cites": {"type": "array", "items": {"type": "string"}, "description": "Further clauses the rule relies on (e.g. rounding)."},
+    "quote": {"type": "string", "minLength": 1,
+              "description": "The exact words of the clause this rule enforces, when narrower than the clause's quote (e.g. one country's row of a table)."},
     "title": {"type": "string"},
     "severity": {"enum": ["error", "warning", "info"]},
     "when": {"$ref": "#/$defs/predicate"},

@@ -71,8 +71,13 @@ def _plain(value: Any) -> Any:
 def _collect_marks(node: yaml.Node, pointer: str, path: str, marks: dict[str, Mark]) -> None:
     marks[pointer] = Mark(path, node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
+            if key in seen:
+                raise YamlError(Mark(path, key_node.start_mark.line + 1, key_node.start_mark.column + 1),
+                                f"duplicate key '{key}' (the earlier value would be silently lost)")
+            seen.add(key)
             _collect_marks(value_node, f"{pointer}/{_escape(key)}", path, marks)
             # A misspelt key is best shown at the key itself.
             marks[f"{pointer}/{_escape(key)}#key"] = Mark(path, key_node.start_mark.line + 1, key_node.start_mark.column + 1)

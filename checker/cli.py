@@ -1,0 +1,285 @@
+"""Command line: check, validate, list, test, schema.
+
+Exit codes (contract): 0 nothing at or above --fail-on; 1 something is (or validation
+failed); 2 an input or a policy could not be read. A failure to read is one sentence on
+standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .errors import FatalInput, PolicyLoadError
+from .findings import RANK
+from .loader import load_policies, load_policies_or_fail
+from .paths import policies_dir, schema_dir
+
+FORMATS = ("text", "json", "html")
+EXT = {"text": "txt", "json": "json", "html": "html"}
+
+CHECK_EPILOG = """\
+formats:
+  text   terminal summary (default)       json   full report, DESIGN contract (schema/report.schema.json)
+  html   self-contained page for people
+
+exit codes:
+  0  no finding at or above --fail-on (default: error)
+  1  at least one finding at or above --fail-on
+  2  the manifest, a policy or another input could not be read, or a report could not be written
+"""
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename, so a failure never leaves half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _renderer(fmt: str) -> Callable[[dict[str, Any]], str]:
+    from reports import render_html, render_json, render_text
+
+    return {"text": render_text, "json": render_json, "html": render_html}[fmt]
+
+
+def _policies(args: argparse.Namespace):  # noqa: ANN202 - PolicySet
+    root = Path(args.policies) if getattr(args, "policies", None) else policies_dir()
+    return load_policies_or_fail(root)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .run import check_manifest
+    from .shipment import EvalEnv
+    from .rates import load_rates
+
+    formats = args.format or ["text"]
+    if len(formats) > 1 and not args.output_dir:
+        raise FatalInput("Several --format values need --output-dir DIR (each is written as report.<ext>).")
+    family, version = (args.policy.split("@", 1) + [None])[:2] if args.policy else (None, None)
+    as_of = _date_arg(args.as_of, "--as-of") if args.as_of else None
+    policies = _policies(args)
+    if family and policies.family(family) is None:
+        raise FatalInput(f"Unknown policy family '{family}' (known: {', '.join(policies.families)}).")
+    if family and version and policies.families[family].version(version) is None:
+        raise FatalInput(f"Policy {family} has no version '{version}' (versions: {', '.join(v.id for v in policies.families[family].versions)}).")
+    env = EvalEnv(categories=policies.categories)
+    if args.rates:
+        env.rates = load_rates(args.rates)
+    data = None
+    path = args.manifest
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        path = "stdin.csv" if not data.lstrip()[:1] in (b"[", b"{") else "stdin.json"
+    result = check_manifest(path, policies, family=family, version=version, as_of=as_of, env=env, data=data,
+                            display_path=args.manifest if args.manifest != "-" else "-")
+    report = result.report
+    if len(formats) == 1 and not args.output_dir:
+        text = _renderer(formats[0])(report)
+        if args.output:
+            _write_atomic(Path(args.output), text)
+            if not args.quiet and formats[0] != "text":
+                sys.stdout.write(_renderer("text")(report))
+        else:
+            sys.stdout.write(text)
+    else:
+        out_dir = Path(args.output_dir)
+        for fmt in dict.fromkeys(formats):
+            _write_atomic(out_dir / f"report.{EXT[fmt]}", _renderer(fmt)(report))
+        if not args.quiet:
+            sys.stdout.write(_renderer("text")(report))
+            sys.stdout.write("Reports: " + ", ".join(str(out_dir / f"report.{EXT[f]}") for f in dict.fromkeys(formats)) + "\n")
+    worst = result.worst()
+    return 1 if worst and RANK[worst] >= RANK[args.fail_on] else 0
+
+
+def _date_arg(text: str, flag: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise FatalInput(f"{flag} expects a date like 2025-12-01, not '{text}'.") from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    roots = [Path(p) for p in args.paths] or [Path(args.policies) if args.policies else policies_dir()]
+    total = 0
+    for root in roots:
+        if not root.exists():
+            raise FatalInput(f"Cannot validate {root}: no such file or folder.")
+        problems = _validate_path(root)
+        for p in problems:
+            print(p)
+        total += len(problems)
+    if total:
+        print(f"{total} problem(s) found.", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print("All policy files are valid.")
+    return 0
+
+
+def _validate_path(path: Path) -> list[str]:
+    from .loader import Problem, schema_problems
+    from .yamlio import YamlError, load_yaml_file
+
+    if path.is_dir():
+        if (path / "family.yaml").exists() or (path / "policy.yaml").exists():
+            root = path.parent if (path / "family.yaml").exists() else path.parent.parent
+            _, problems = load_policies(root)
+            return [str(p) for p in problems if Path(p.mark.path).resolve().is_relative_to(path.resolve())]
+        _, problems = load_policies(path)
+        return [str(p) for p in problems]
+    schema = {"family.yaml": "family.schema.json", "categories.yaml": "categories.schema.json"}.get(path.name)
+    if schema is None:
+        schema = {"countries": "country-exception.schema.json", "tests": "policy-tests.schema.json"}.get(path.parent.name, "policy.schema.json")
+    try:
+        doc = load_yaml_file(path)
+    except YamlError as exc:
+        return [str(Problem(exc.mark, exc.message))]
+    return [str(p) for p in schema_problems(doc, schema)]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    policies = _policies(args)
+    rows = []
+    for fam in policies.families.values():
+        for v in sorted(fam.versions, key=lambda x: (x.effective_from or dt.date.min)):
+            until = fam.until_of(v) if v.effective_from else None
+            rows.append({"family": fam.id, "version": v.id, "status": v.status,
+                         "effective_from": v.effective_from.isoformat() if v.effective_from else None,
+                         "effective_until": (until - dt.timedelta(days=1)).isoformat() if until else None,
+                         "overlay_for": fam.overlay_for, "rules": len(v.rules), "clauses": len(v.clauses), "title": fam.title})
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{'family':<24} {'version':<12} {'status':<10} {'from':<11} {'until':<11} rules  title")
+    for r in rows:
+        extra = f" (overlay on {', '.join(r['overlay_for'])})" if r["overlay_for"] else ""
+        print(f"{r['family']:<24} {r['version']:<12} {r['status']:<10} {r['effective_from'] or '(no date)':<11} "
+              f"{r['effective_until'] or '—':<11} {r['rules']:>5}  {r['title']}{extra}")
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from .policytest import run_all
+
+    policies = _policies(args)
+    results, problems, cov = run_all(policies, args.paths or None)
+    for p in problems:
+        print(p)
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        if not r.ok or args.verbose:
+            print(f"{'PASS' if r.ok else 'FAIL'} {r.file}: {r.name}")
+            for p in r.problems:
+                print(f"     {p}")
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    code = 1 if failed or problems else 0
+    if args.coverage:
+        pct = cov.percent()
+        print(f"Rule coverage (both sides of every rule): {pct:.1f}% of {len(cov.universe)} rules")
+        for line in cov.missing():
+            print(f"  uncovered: {line}")
+        if pct < args.min_coverage:
+            print(f"Coverage {pct:.1f}% is below the required {args.min_coverage:g}%.", file=sys.stderr)
+            code = 1
+    return code
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from . import policy_schema as ps
+
+    files = {"policy.schema.json": ps.build(), **ps.wrappers()}
+    stale = []
+    for name, doc in files.items():
+        text = ps.dumps(doc)
+        path = schema_dir() / name
+        if args.write:
+            _write_atomic(path, text)
+        elif not path.exists() or path.read_text(encoding="utf-8") != text:
+            stale.append(name)
+    if stale:
+        print("Out of date (run `checker schema --write`): " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="checker", description="Check parcel manifests against carriers' terms before dispatch.")
+    parser.add_argument("--version", action="version", version=f"checker {__version__}")
+    parser.add_argument("--policies", help="policy folder (default: the repository's policies/ or $CHECKER_POLICIES)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="check a manifest", epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("manifest", help="CSV, JSON, JSONL or YAML manifest; '-' reads standard input")
+    p.add_argument("--policy", help="FAMILY or FAMILY@VERSION (a row's 'service' column overrides the family)")
+    p.add_argument("--as-of", help="dispatch date for rows without dispatch_at (YYYY-MM-DD); default today")
+    p.add_argument("--rates", help="exchange rates file (YAML/JSON: base, date, rates)")
+    p.add_argument("--format", action="append", choices=FORMATS, help="output format; repeat with --output-dir")
+    p.add_argument("--output", help="write the single format to this file instead of standard output")
+    p.add_argument("--output-dir", help="write report.<ext> for every --format into this folder")
+    p.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default="error")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("validate", help="check policy files against the schemas and each other")
+    p.add_argument("paths", nargs="*")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("list", help="families, versions, effective dates and status")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("test", help="run the policy test cases")
+    p.add_argument("paths", nargs="*")
+    p.add_argument("--coverage", action="store_true", help="report rules without a passing and a failing case")
+    p.add_argument("--min-coverage", type=float, default=0.0)
+    p.add_argument("--verbose", action="store_true")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("schema", help="check (or --write) the generated schema/policy.schema.json")
+    p.add_argument("--write", action="store_true")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except FatalInput as exc:
+        print(f"checker: {exc}", file=sys.stderr)
+        return 2
+    except PolicyLoadError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        print(f"checker: the policy files have {len(exc.problems)} problem(s); run `checker validate`.", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        target = getattr(exc, "filename", None) or ""
+        print(f"checker: cannot write or read {target}: {exc.strerror or exc}.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

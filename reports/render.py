@@ -1,0 +1,119 @@
+"""Render a report model (the DESIGN JSON contract) as text, JSON or a self-contained HTML page.
+
+Renderers only read the report dict, so every format shows the same counts; the HTML groups
+findings per rule with a capped sample (all findings stay in the JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SAMPLE_PER_RULE = 200
+SHIPMENTS_SHOWN = 2000
+
+_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+def render_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+
+
+def verdict(summary: dict[str, Any]) -> tuple[str, str]:
+    """(css class, sentence) for the banner and the text summary."""
+    if summary["failed"]:
+        return "fail", f"Do not dispatch: {summary['failed']} of {summary['shipments']} shipments break the terms."
+    if summary["warned"]:
+        return "warn", f"Review before dispatch: {summary['warned']} of {summary['shipments']} shipments need a look."
+    return "pass", f"All {summary['shipments']} shipments pass."
+
+
+def group_findings(report: dict[str, Any], cap: int = SAMPLE_PER_RULE) -> list[dict[str, Any]]:
+    """Findings grouped per rule (and policy version), errors first, largest groups first."""
+    groups: "OrderedDict[tuple[Any, ...], dict[str, Any]]" = OrderedDict()
+    for f in report["findings"]:
+        pol = f.get("policy") or {}
+        key = (pol.get("family"), pol.get("version"), f["rule_id"], (f.get("clause") or {}).get("id"), f["severity"])
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {"rule_id": f["rule_id"], "kind": f["kind"], "severity": f["severity"], "policy": pol,
+                               "clause": f.get("clause"), "fix": f.get("fix"), "count": 0, "sample": [],
+                               "layers": set(), "countries": set(), "also_cites": f.get("also_cites") or []}
+        g["count"] += 1
+        g["layers"].add(f.get("layer") or "base")
+        if f.get("destination_country"):
+            g["countries"].add(f["destination_country"])
+        if len(g["sample"]) < cap:
+            g["sample"].append(f)
+    rank = {"error": 0, "warning": 1, "info": 2}
+    out = sorted(groups.values(), key=lambda g: (rank.get(g["severity"], 3), -g["count"], g["rule_id"]))
+    for g in out:
+        g["layers"] = sorted(g["layers"])
+        g["countries"] = sorted(g["countries"])
+    return out
+
+
+def render_text(report: dict[str, Any], limit: int = 20) -> str:
+    s = report["summary"]
+    _, sentence = verdict(s)
+    m = report["manifest"]
+    dialect = ", ".join(f"{k} {v}" for k, v in m.get("dialect", {}).items())
+    lines = [
+        f"{sentence}",
+        f"Manifest {m['path']}: {m['rows']} rows ({dialect})",
+        "Policies: " + (", ".join(f"{p['family']}@{p['version']}" for p in report["policies"]) or "none applied"),
+        f"Shipments: {s['shipments']}  passed {s['passed']}  failed {s['failed']}  warnings only {s['warned']}",
+        f"Findings: {s['errors']} errors, {s['warnings']} warnings, {s['infos']} info" + (f", {s['waived']} waived" if s.get("waived") else ""),
+    ]
+    for w in m.get("warnings", []):
+        lines.append(f"Note: {w}")
+    groups = group_findings(report, cap=3)
+    if groups:
+        lines.append("")
+        lines.append("By rule:")
+        for g in groups:
+            clause = g["clause"] or {}
+            where = f"{g['policy'].get('family')}@{g['policy'].get('version')} {clause.get('id', '')}".strip() if g["policy"] else "input"
+            lines.append(f"  {g['severity']:<7} {g['count']:>6}  {g['rule_id']}  [{where}]")
+    findings = report["findings"][:limit]
+    if findings:
+        lines.append("")
+        lines.append(f"First {len(findings)} of {len(report['findings'])} findings:")
+        for f in findings:
+            clause = f.get("clause") or {}
+            cite = f" — {clause['id']}: \"{_clip(clause.get('quote', ''), 90)}\"" if clause else ""
+            lines.append(f"  row {f['row']} {f['shipment_id']}: {f['severity']} {f['rule_id']}: {f['message']}{cite}")
+    return "\n".join(lines) + "\n"
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def render_html(report: dict[str, Any], cap: int = SAMPLE_PER_RULE, shipments_shown: int = SHIPMENTS_SHOWN,
+                docs_base: str | None = None) -> str:
+    groups = group_findings(report, cap)
+    by_shipment: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    shown = report["shipments"][:shipments_shown]
+    wanted = {(s["shipment_id"], s["row"]) for s in shown}
+    for f in report["findings"]:
+        k = (f["shipment_id"], f["row"])
+        if k in wanted:
+            by_shipment.setdefault(k, []).append(f)
+    css_class, sentence = verdict(report["summary"])
+    rules = sorted({g["rule_id"] for g in groups})
+    countries = sorted({c for g in groups for c in g["countries"]})
+    layers = sorted({lyr for g in groups for lyr in g["layers"]})
+    return _env.get_template("report.html.j2").render(
+        report=report, groups=groups, verdict_class=css_class, verdict=sentence, rules=rules, countries=countries,
+        layers=layers, shipments=shown, by_shipment=by_shipment, cap=cap, nonce=secrets.token_urlsafe(16),
+        shipments_total=len(report["shipments"]), docs_base=docs_base,
+    )
