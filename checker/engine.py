@@ -169,8 +169,6 @@ class Engine:
             message = f"Cannot check {r.id}: {viol.detail}."
         else:
             message = _FMT.format(r.get("message", "{detail}"), **values)
-            if viol.detail and "{detail}" not in r.get("message", ""):
-                message = f"{message} ({viol.detail})"
         return Finding(
             shipment_id=s.shipment_id, row=s.row, severity=viol.severity or r.severity, rule_id=r.id, kind=r.kind,
             message=message, policy={"family": cr.family.id, "version": cr.version.id},

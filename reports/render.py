@@ -80,7 +80,7 @@ def render_text(report: dict[str, Any], limit: int = 20) -> str:
         lines.append("By rule:")
         for g in groups:
             clause = g["clause"] or {}
-            where = f"{g['policy'].get('family')}@{g['policy'].get('version')} {clause.get('id', '')}".strip() if g["policy"] else "input"
+            where = f"{g['policy'].get('family')}@{g['policy'].get('version')} {clause.get('id', '')}".strip() if g["policy"] else g["kind"]
             lines.append(f"  {g['severity']:<7} {g['count']:>6}  {g['rule_id']}  [{where}]")
     findings = report["findings"][:limit]
     if findings:

@@ -15,7 +15,7 @@ PARAMS: dict[str, Any] = {
     "values": {**_VALUES, "description": "The allowed values."},
     "by": {"$ref": "#/$defs/field", "description": "Pick the allowed set from `table` by this field's value."},
     "table": {"type": "object", "additionalProperties": _VALUES,
-              "description": "Allowed values per value of `by`; a key absent from the table allows nothing unless `default` is given."},
+              "description": "Allowed values per value of `by`; a value of `by` absent from the table is not checked unless `default` is given."},
     "default": {**_VALUES, "description": "Allowed values when `by`'s value is not in `table`."},
 }
 REQUIRED = ["field"]
@@ -44,12 +44,14 @@ def compile(p: dict[str, Any], ctx: Any) -> Check:
                 return []
             allowed = table.get(key, default)
             if allowed is None:
-                allowed = []
+                return []
             where = f" for {by} {key}"
         else:
             allowed, where = fixed, ""
         if value in allowed:
             return []
-        expected = ("one of " + ", ".join(map(str, allowed))) if allowed else "none allowed"
-        return [Violation(fld, value, expected + where, f"{fld} {value} is not allowed{where}")]
+        shown = ", ".join(map(str, allowed)) or "none"
+        expected = ("one of " + shown) if allowed else "none allowed"
+        return [Violation(fld, value, expected + where, f"{fld} {value} is not allowed{where}",
+                          vars={"allowed": shown, "key": key if by else ""})]
     return check

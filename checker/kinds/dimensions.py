@@ -112,6 +112,11 @@ def classify(p: dict[str, Any], sides: tuple[float, float, float], weight: float
     return None
 
 
+def raw_order(s: Shipment) -> list[float]:
+    """The sides as the shipper wrote them (length, width, height), for messages."""
+    return [s.get(k) for k in ("length_mm", "width_mm", "height_mm")]
+
+
 def compile(p: dict[str, Any], ctx: Any) -> Check:
     rnd = ROUNDING[p.get("rounding", "none")]
     cats: dict[str, dict[str, Any]] = p["categories"]
@@ -126,7 +131,7 @@ def compile(p: dict[str, Any], ctx: Any) -> Check:
         sides = tuple(sorted(rnd(x) for x in raw))
         weight = s.get("weight_kg")
         weight = weight if isinstance(weight, (int, float)) else None
-        shown = " × ".join(fmt_num(x) for x in sides) + " mm" + (f", {fmt_num(weight)} kg" if weight is not None else "")
+        shown = " × ".join(fmt_num(rnd(x)) for x in raw_order(s)) + " mm" + (f", {fmt_num(weight)} kg" if weight is not None else "")
         if declared_mode:
             declared = s.get("size_category")
             if not declared:
@@ -138,12 +143,12 @@ def compile(p: dict[str, Any], ctx: Any) -> Check:
                 return []
             measured = classify(p, sides, weight)
             return [Violation("size_category", declared, f"{measured or 'no category'} (measured)",
-                              f"declared {declared} but " + "; ".join(r for _, r in why),
-                              vars={"dims": shown, "measured": measured or "none"})]
+                              "; ".join(r for _, r in why),
+                              vars={"dims": shown, "measured": measured or "no size category"})]
         if classify(p, sides, weight) is not None:
             return []
-        # Explain against the category that comes closest (fewest broken limits; the larger on a tie).
-        best = min(reversed(list(cats.items())), key=lambda kv: len(problems(kv[1], sides, weight)))
+        # Explain against the category that comes closest (fewest broken limits; the smaller on a tie).
+        best = min(cats.items(), key=lambda kv: len(problems(kv[1], sides, weight)))
         why = problems(best[1], sides, weight)
         fld = "weight_kg" if all(f == "weight_kg" for f, _ in why) else "dimensions"
         return [Violation(fld, shown, expected_all, f"size {best[0]}: " + "; ".join(r for _, r in why),
