@@ -40,7 +40,8 @@ def group_findings(report: dict[str, Any], cap: int = SAMPLE_PER_RULE) -> list[d
     groups: "OrderedDict[tuple[Any, ...], dict[str, Any]]" = OrderedDict()
     for f in report["findings"]:
         pol = f.get("policy") or {}
-        key = (pol.get("family"), pol.get("version"), f["rule_id"], (f.get("clause") or {}).get("id"), f["severity"])
+        clause = f.get("clause") or {}
+        key = (pol.get("family"), pol.get("version"), f["rule_id"], clause.get("id"), clause.get("quote"), f["severity"])
         g = groups.get(key)
         if g is None:
             g = groups[key] = {"rule_id": f["rule_id"], "kind": f["kind"], "severity": f["severity"], "policy": pol,

@@ -1,0 +1,96 @@
+"""The JSON report honours schema/report.schema.json; the HTML report shows clause id and quote in a real browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from checker.cli import main
+from checker.paths import ROOT, schema_dir
+
+CHECKER = str(Path(sys.executable).parent / "checker")
+EXAMPLE = ROOT / "examples" / "manifest.csv"
+
+
+def _report(tmp_path: Path, manifest: Path, *extra: str) -> dict:
+    out = tmp_path / "r.json"
+    code = main(["check", str(manifest), "--policy", "inpost-international", "--format", "json", "--output", str(out), "--quiet", *extra])
+    assert code in (0, 1)
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_example_report_validates_against_the_report_schema(tmp_path: Path) -> None:
+    report = _report(tmp_path, EXAMPLE)
+    schema = json.loads((schema_dir() / "report.schema.json").read_text(encoding="utf-8"))
+    errors = list(Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).iter_errors(report))
+    assert errors == []
+    s = report["summary"]
+    assert s["shipments"] == report["manifest"]["rows"] == 30
+    assert s["passed"] + s["failed"] + s["warned"] == s["shipments"]
+    assert len(report["shipments"]) == s["failed"] + s["warned"]
+    assert s["errors"] == sum(1 for f in report["findings"] if f["severity"] == "error")
+
+
+def test_report_schema_rejects_a_finding_without_clause(tmp_path: Path) -> None:
+    """The schema is not vacuous: a rule finding must carry its citation."""
+    report = _report(tmp_path, EXAMPLE)
+    rule_finding = next(f for f in report["findings"] if f["kind"] == "dimensions")
+    rule_finding["clause"] = None
+    schema = json.loads((schema_dir() / "report.schema.json").read_text(encoding="utf-8"))
+    assert list(Draft202012Validator(schema).iter_errors(report))
+
+
+def test_every_format_agrees_on_counts(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = main(["check", str(EXAMPLE), "--policy", "inpost-international", "--format", "json", "--format", "html",
+                 "--format", "text", "--output-dir", str(out), "--quiet"])
+    assert code == 1
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    text = (out / "report.txt").read_text(encoding="utf-8")
+    s = report["summary"]
+    assert f"{s['failed']} of {s['shipments']} shipments" in html
+    assert f"failed {s['failed']}" in text
+    assert not list(out.glob(".*.tmp")), "temporary files must not be left behind"
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("Chromium is needed for the browser test: `apt-get install chromium` (.ci/run does this).")
+
+
+def test_html_report_in_headless_chromium_shows_clause_and_quote(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "shipment_id;dispatch_at;origin_country;destination_country;delivery_type;length_mm;width_mm;height_mm;weight_kg;recipient_name\n"
+        "AT-POINT-1;2025-12-01;PL;AT;pudo;620;300;70;5;<script>document.title='pwned'</script>\n"
+        "AT-DOOR-1;2025-12-01;PL;AT;door;620;300;70;5;Anna\n", encoding="utf-8")
+    html_path = tmp_path / "report.html"
+    code = main(["check", str(manifest), "--policy", "inpost-international", "--format", "html", "--output", str(html_path), "--quiet"])
+    assert code == 1
+    browser = _chromium()
+    profile = tmp_path / "profile"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", html_path.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    rendered = dom.stdout
+    assert "§4.3" in rendered
+    assert "Austria Gabaryt „A” 10 x 90 x 140 80 x 380 x 610 25" in " ".join(rendered.split())
+    assert "AT-POINT-1" in rendered
+    assert "<title>Manifest check" in rendered and "pwned" not in rendered.split("</title>")[0]
+    # The filter script ran: it writes a status line.
+    assert "sample findings shown" in rendered
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, *flags, "--window-size=1280,1600", f"--screenshot={shot}", html_path.as_uri()],
+                   capture_output=True, text=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
