@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import allowed, dimensions, format, limit, prohibited_contents, required, requires, route, window
+from . import allowed, dimensions, format, limit, prohibited_contents, refuse, required, requires, route, window
 
 KINDS: dict[str, ModuleType] = {m.NAME: m for m in (required, limit, dimensions, allowed, format,
-                                                      prohibited_contents, requires, window, route)}
+                                                      prohibited_contents, requires, window, route, refuse)}
