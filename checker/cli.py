@@ -82,13 +82,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     env = EvalEnv(categories=policies.categories)
     if args.rates:
         env.rates = load_rates(args.rates)
+    from .contracts import load_agreement, load_waivers
+
+    agreement = load_agreement(args.agreement, policies.families) if args.agreement else None
+    waivers = load_waivers(args.waivers) if args.waivers else None
     data = None
     path = args.manifest
     if path == "-":
         data = sys.stdin.buffer.read()
         path = "stdin.csv" if not data.lstrip()[:1] in (b"[", b"{") else "stdin.json"
     result = check_manifest(path, policies, family=family, version=version, as_of=as_of, env=env, data=data,
-                            display_path=args.manifest if args.manifest != "-" else "-")
+                            display_path=args.manifest if args.manifest != "-" else "-", agreement=agreement, waivers=waivers)
     report = result.report
     if len(formats) == 1 and not args.output_dir:
         text = _renderer(formats[0])(report)
@@ -231,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", help="FAMILY or FAMILY@VERSION (a row's 'service' column overrides the family)")
     p.add_argument("--as-of", help="dispatch date for rows without dispatch_at (YYYY-MM-DD); default today")
     p.add_argument("--rates", help="exchange rates file (YAML/JSON: base, date, rates)")
+    p.add_argument("--agreement", help="the shipper's agreement with the operator (YAML; schema/agreement.schema.json)")
+    p.add_argument("--waivers", help="waivers file (YAML; schema/waivers.schema.json)")
     p.add_argument("--format", action="append", choices=FORMATS, help="output format; repeat with --output-dir")
     p.add_argument("--output", help="write the single format to this file instead of standard output")
     p.add_argument("--output-dir", help="write report.<ext> for every --format into this folder")

@@ -60,7 +60,7 @@ class Engine:
     """Evaluates shipments against a PolicySet."""
 
     def __init__(self, policies: PolicySet, *, family: str | None = None, version: str | None = None,
-                 as_of: dt.date | None = None, env: EvalEnv | None = None) -> None:
+                 as_of: dt.date | None = None, env: EvalEnv | None = None, agreement: Any = None, waivers: Any = None) -> None:
         self.policies = policies
         self.default_family = family
         self.pinned = version
@@ -68,8 +68,10 @@ class Engine:
         self.env = env or EvalEnv(categories=policies.categories)
         if self.env.categories is None:
             self.env.categories = policies.categories
-        self._compiled: dict[tuple[str, str, str | None, str | None, str], list[CompiledRule]] = {}
+        self._compiled: dict[tuple[Any, ...], list[CompiledRule]] = {}
         self.used: dict[tuple[str, str], Version] = {}
+        self.agreement = agreement
+        self.waivers = waivers
 
     # ---- resolution -------------------------------------------------------------------------
     def _day(self, s: Shipment, fam: Family) -> dt.date:
@@ -84,19 +86,25 @@ class Engine:
             return self.as_of
         return dt.datetime.now(ZoneInfo(fam.timezone)).date()
 
-    def _compile(self, fam: Family, v: Version, s: Shipment, layer: str) -> list[CompiledRule]:
+    def _compile(self, fam: Family, v: Version, s: Shipment, layer: str, day: dt.date) -> list[CompiledRule]:
         origin, dest = s.get("origin_country"), s.get("destination_country")
-        key = (fam.id, v.id, origin, dest, layer)
+        contract = self.agreement if self.agreement is not None and self.agreement.covers(day) else None
+        key = (fam.id, v.id, origin, dest, layer, contract is not None)
         if key not in self._compiled:
             ctx = CompileCtx(fam.timezone, fam.id)
+            clauses = dict(v.clauses)
+            rules = v.effective_rules(origin, dest)
+            if contract is not None:
+                rules = contract.apply(v, rules)
+                clauses.update(contract.clauses)
             out = []
-            for rule in v.effective_rules(origin, dest):
+            for rule in rules:
                 r = rule if layer == "base" else Rule(rule.raw, rule.origin, layer, rule.exception)
-                also = [v.clauses[c] for c in r.get("also_cites", []) if c in v.clauses]
-                if r.get("rounding_clause") in v.clauses:
-                    also.append(v.clauses[r.get("rounding_clause")])
+                also = [clauses[c] for c in r.get("also_cites", []) if c in clauses]
+                if r.get("rounding_clause") in clauses:
+                    also.append(clauses[r.get("rounding_clause")])
                 out.append(CompiledRule(r, fam, v, compile_predicate(r.when), KINDS[r.kind].compile(r.params, ctx),
-                                        v.clauses[r.clause], also))
+                                        clauses[r.clause], also))
             self._compiled[key] = out
         return self._compiled[key]
 
@@ -137,13 +145,15 @@ class Engine:
             return Evaluation(findings)
         self.used[(fam.id, v.id)] = v
         result = Evaluation(findings, policy=(fam.id, v.id))
-        self._run(self._compile(fam, v, s, "base"), s, result)
         day = self._day(s, fam)
+        self._run(self._compile(fam, v, s, "base", day), s, result)
         for ov in self.policies.overlays_for(fam.id):
             ov_v = ov.resolve(day)
             if ov_v is not None:
                 self.used[(ov.id, ov_v.id)] = ov_v
-                self._run(self._compile(ov, ov_v, s, f"overlay:{ov.id}@{ov_v.id}"), s, result)
+                self._run(self._compile(ov, ov_v, s, f"overlay:{ov.id}@{ov_v.id}", day), s, result)
+        if self.waivers is not None:
+            self.waivers.apply(s, result.findings, day, self.env)
         return result
 
     def _run(self, rules: Iterable[CompiledRule], s: Shipment, result: Evaluation) -> None:
@@ -162,6 +172,11 @@ class Engine:
             for viol in violations:
                 result.findings.append(self._finding(cr, s, viol))
 
+    def _document(self, cr: CompiledRule) -> str:
+        if self.agreement is not None and cr.clause.id in self.agreement.clauses:
+            return f"{self.agreement.title} ({self.agreement.party})"
+        return cr.version.meta.get("title") or cr.family.title
+
     def _finding(self, cr: CompiledRule, s: Shipment, viol: Violation, missing_rate: bool = False) -> Finding:
         r = cr.rule
         values = {"actual": viol.actual, "expected": viol.expected, "field": viol.field, "detail": viol.detail, **viol.vars}
@@ -173,7 +188,7 @@ class Engine:
             shipment_id=s.shipment_id, row=s.row, severity=viol.severity or r.severity, rule_id=r.id, kind=r.kind,
             message=message, policy={"family": cr.family.id, "version": cr.version.id},
             clause={**cr.clause.citation(), "quote": r.get("quote") or cr.clause.quote,
-                    "document": cr.version.meta.get("title") or cr.family.title},
+                    "document": self._document(cr)},
             layer=r.layer, exception=r.exception, field=viol.field, actual=viol.actual, expected=viol.expected,
             fix=r.get("fix"), detail=viol.detail, also_cites=[c.citation() for c in cr.also],
             country=s.get("destination_country"),

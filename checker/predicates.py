@@ -7,6 +7,7 @@ destination is not "in [AT, HU]" and is "not in [AT, HU]".
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Callable
 
@@ -99,10 +100,24 @@ def compile_predicate(p: dict[str, Any] | None) -> Pred:
         if actual is None:
             return False
         try:
-            return cmp(actual, value)
+            return cmp(*_comparable(actual, value))
         except TypeError:
             return False
     return compare
+
+
+def _comparable(actual: Any, value: Any) -> tuple[Any, Any]:
+    """Policy files hold dates as ISO strings; a manifest's dispatch_at is a date or a datetime."""
+    if isinstance(actual, (dt.date, dt.datetime)) and isinstance(value, str):
+        parsed = dt.datetime.fromisoformat(value) if "T" in value or " " in value else dt.date.fromisoformat(value)
+        if isinstance(actual, dt.datetime) and not isinstance(parsed, dt.datetime):
+            return actual.date(), parsed
+        if isinstance(parsed, dt.datetime) and not isinstance(actual, dt.datetime):
+            return dt.datetime.combine(actual, dt.time()), parsed.replace(tzinfo=None)
+        if isinstance(actual, dt.datetime) and isinstance(parsed, dt.datetime) and (actual.tzinfo is None) != (parsed.tzinfo is None):
+            return actual.replace(tzinfo=None), parsed.replace(tzinfo=None)
+        return actual, parsed
+    return actual, value
 
 
 def _member(actual: Any, members: set[Any]) -> bool:

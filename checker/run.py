@@ -35,11 +35,11 @@ def status_of(findings: list[Finding]) -> str:
 
 def check_manifest(path: str, policies: PolicySet, *, family: str | None = None, version: str | None = None,
                    as_of: dt.date | None = None, env: EvalEnv | None = None, data: bytes | None = None,
-                   display_path: str | None = None) -> CheckResult:
+                   display_path: str | None = None, agreement: Any = None, waivers: Any = None) -> CheckResult:
     raw = read_manifest(path, data)
     shown = display_path or path
     norm = Normaliser(shown, decimal_comma=raw.dialect.decimal != ".")
-    engine = Engine(policies, family=family, version=version, as_of=as_of, env=env)
+    engine = Engine(policies, family=family, version=version, as_of=as_of, env=env, agreement=agreement, waivers=waivers)
     findings: list[Finding] = []
     shipments: list[dict[str, Any]] = []
     counts = {"passed": 0, "failed": 0, "warning": 0}
@@ -61,13 +61,18 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
     warnings = []
     if norm.unknown:
         warnings.append("unknown columns kept and ignored: " + ", ".join(sorted(norm.unknown)))
+    if waivers is not None and waivers.expired_used:
+        warnings.append("expired waivers not applied: " + ", ".join(sorted(waivers.expired_used)))
     if rows == 0:
         warnings.append("the manifest has no shipment rows")
     report = {
         "tool": {"name": "checker", "version": __version__},
         "generated_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "manifest": {"path": shown, "rows": rows, "dialect": raw.dialect.to_dict(), "warnings": warnings},
-        "options": {"as_of": as_of.isoformat() if as_of else None, "policy": f"{family}@{version}" if version else family},
+        "options": {"as_of": as_of.isoformat() if as_of else None, "policy": f"{family}@{version}" if version else family,
+                    "agreement": {"id": agreement.id, "party": agreement.party, "file": agreement.path} if agreement else None,
+                    "waivers": waivers.path if waivers else None,
+                    "rates": {"base": env.rates.base, "date": env.rates.date, "file": env.rates.source} if env and env.rates.source else None},
         "policies": [{"family": fid, "version": vid, "sha256": v.sha256, "status": v.status,
                       "effective_from": v.effective_from.isoformat() if v.effective_from else None,
                       "title": v.meta.get("title") or policies.families[fid].title}
