@@ -141,12 +141,14 @@ class Engine:
     # ---- evaluation -------------------------------------------------------------------------
     def evaluate(self, s: Shipment) -> Evaluation:
         fam, v, findings = self.resolve(s)
-        if fam is None or v is None:
+        if fam is None:
             return Evaluation(findings)
-        self.used[(fam.id, v.id)] = v
-        result = Evaluation(findings, policy=(fam.id, v.id))
+        result = Evaluation(findings, policy=(fam.id, v.id) if v else None)
         day = self._day(s, fam)
-        self._run(self._compile(fam, v, s, "base", day), s, result)
+        if v is not None:
+            self.used[(fam.id, v.id)] = v
+            self._run(self._compile(fam, v, s, "base", day), s, result)
+        # Overlays (maintenance notices) apply by date even when no version of the base terms is in force.
         for ov in self.policies.overlays_for(fam.id):
             ov_v = ov.resolve(day)
             if ov_v is not None:
