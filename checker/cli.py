@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import __version__
 from .errors import FatalInput, PolicyLoadError
@@ -22,13 +22,16 @@ from .findings import RANK
 from .loader import load_policies, load_policies_or_fail
 from .paths import policies_dir, schema_dir
 
-FORMATS = ("text", "json", "html")
-EXT = {"text": "txt", "json": "json", "html": "html"}
+FORMATS = ("text", "json", "html", "junit", "sarif", "github")
+EXT = {"text": "txt", "json": "json", "html": "html", "junit": "junit.xml", "sarif": "sarif", "github": "github.txt"}
 
 CHECK_EPILOG = """\
 formats:
-  text   terminal summary (default)       json   full report, DESIGN contract (schema/report.schema.json)
-  html   self-contained page for people
+  text    terminal summary (default)       json    full report, DESIGN contract (schema/report.schema.json)
+  html    self-contained page for people   junit   JUnit XML, one testcase per shipment
+  sarif   SARIF 2.1.0 for code scanning    github  GitHub Actions workflow annotations
+
+  One --format writes to --output FILE or standard output; several write report.<ext> into --output-dir.
 
 exit codes:
   0  no finding at or above --fail-on (default: error)
@@ -53,10 +56,15 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _renderer(fmt: str) -> Callable[[dict[str, Any]], str]:
+def _render(fmt: str, result: Any) -> str:
     from reports import render_html, render_json, render_text
+    from reports.ci import render_github, render_junit, render_sarif
 
-    return {"text": render_text, "json": render_json, "html": render_html}[fmt]
+    report = result.report
+    if fmt == "junit":
+        return render_junit(report, result.passed)
+    return {"text": render_text, "json": render_json, "html": render_html, "sarif": render_sarif,
+            "github": render_github}[fmt](report)
 
 
 def _policies(args: argparse.Namespace):  # noqa: ANN202 - PolicySet
@@ -91,24 +99,34 @@ def cmd_check(args: argparse.Namespace) -> int:
     if path == "-":
         data = sys.stdin.buffer.read()
         path = "stdin.csv" if not data.lstrip()[:1] in (b"[", b"{") else "stdin.json"
+    progress = None
+    if sys.stderr.isatty() and not args.quiet:
+        progress = lambda n: print(f"\rchecked {n:,} rows…", end="", file=sys.stderr, flush=True)  # noqa: E731
     result = check_manifest(path, policies, family=family, version=version, as_of=as_of, env=env, data=data,
-                            display_path=args.manifest if args.manifest != "-" else "-", agreement=agreement, waivers=waivers)
-    report = result.report
+                            display_path=args.manifest if args.manifest != "-" else "-", agreement=agreement, waivers=waivers,
+                            progress=progress)
+    if progress is not None:
+        print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
+    if args.verbose:
+        r = result.report
+        print(f"checker: read {r['manifest']['rows']} rows from {r['manifest']['path']} ({r['manifest']['dialect']}); "
+              f"policies {', '.join(p['family'] + '@' + p['version'] for p in r['policies']) or 'none'}", file=sys.stderr)
     if len(formats) == 1 and not args.output_dir:
-        text = _renderer(formats[0])(report)
+        text = _render(formats[0], result)
         if args.output:
             _write_atomic(Path(args.output), text)
             if not args.quiet and formats[0] != "text":
-                sys.stdout.write(_renderer("text")(report))
+                sys.stdout.write(_render("text", result))
         else:
             sys.stdout.write(text)
     else:
         out_dir = Path(args.output_dir)
-        for fmt in dict.fromkeys(formats):
-            _write_atomic(out_dir / f"report.{EXT[fmt]}", _renderer(fmt)(report))
+        rendered = {fmt: _render(fmt, result) for fmt in dict.fromkeys(formats)}
+        for fmt, text in rendered.items():
+            _write_atomic(out_dir / f"report.{EXT[fmt]}", text)
         if not args.quiet:
-            sys.stdout.write(_renderer("text")(report))
-            sys.stdout.write("Reports: " + ", ".join(str(out_dir / f"report.{EXT[f]}") for f in dict.fromkeys(formats)) + "\n")
+            sys.stdout.write(rendered.get("text") or _render("text", result))
+            sys.stdout.write("Reports: " + ", ".join(str(out_dir / f"report.{EXT[f]}") for f in rendered) + "\n")
     worst = result.worst()
     return 1 if worst and RANK[worst] >= RANK[args.fail_on] else 0
 
@@ -242,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="write report.<ext> for every --format into this folder")
     p.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default="error")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--verbose", action="store_true", help="say what was read and which policies applied (on standard error)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("validate", help="check policy files against the schemas and each other")

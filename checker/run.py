@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from . import __version__
 from .engine import Engine
@@ -18,6 +18,7 @@ from .shipment import EvalEnv
 class CheckResult:
     report: dict[str, Any]
     findings: list[Finding] = field(default_factory=list)
+    passed: list[tuple[str, int]] = field(default_factory=list)  # shipments without findings (JUnit lists them)
 
     def worst(self) -> str | None:
         sev = [f.severity for f in self.findings if not f.waived]
@@ -35,7 +36,8 @@ def status_of(findings: list[Finding]) -> str:
 
 def check_manifest(path: str, policies: PolicySet, *, family: str | None = None, version: str | None = None,
                    as_of: dt.date | None = None, env: EvalEnv | None = None, data: bytes | None = None,
-                   display_path: str | None = None, agreement: Any = None, waivers: Any = None) -> CheckResult:
+                   display_path: str | None = None, agreement: Any = None, waivers: Any = None,
+                   progress: Callable[[int], None] | None = None) -> CheckResult:
     raw = read_manifest(path, data)
     shown = display_path or path
     norm = Normaliser(shown, decimal_comma=raw.dialect.decimal != ".")
@@ -44,8 +46,11 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
     shipments: list[dict[str, Any]] = []
     counts = {"passed": 0, "failed": 0, "warning": 0}
     rows = 0
+    passed: list[tuple[str, int]] = []
     for row, rec in raw.records:
         rows += 1
+        if progress is not None and rows % 20_000 == 0:
+            progress(rows)
         ship, input_findings = norm.shipment(row, rec)
         ev = engine.evaluate(ship)
         found = input_findings + ev.findings
@@ -58,6 +63,8 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
                               "destination_country": ship.get("destination_country"),
                               "errors": sum(1 for f in found if f.severity == "error" and not f.waived),
                               "warnings": sum(1 for f in found if f.severity == "warning" and not f.waived)})
+        else:
+            passed.append((ship.shipment_id, row))
     warnings = []
     if norm.unknown:
         warnings.append("unknown columns kept and ignored: " + ", ".join(sorted(norm.unknown)))
@@ -87,4 +94,4 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
         "shipments": shipments,
         "findings": [f.to_dict() for f in findings],
     }
-    return CheckResult(report, findings)
+    return CheckResult(report, findings, passed)
