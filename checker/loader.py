@@ -120,6 +120,13 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def _rule_marks(doc: LoadedYaml, ptr: str, rule: dict[str, Any]) -> dict[str, Mark]:
+    marks = {k: doc.mark_for(f"{ptr}/{k}") for k in rule}
+    for i, _ in enumerate(rule.get("also_cites", [])):
+        marks[f"also_cites/{i}"] = doc.mark_for(f"{ptr}/also_cites/{i}")
+    return marks
+
+
 def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value) if isinstance(value, str) else None
 
@@ -187,26 +194,28 @@ class _Loader:
 
     def check_timeline(self, fam: Family, fdoc: LoadedYaml) -> None:
         dated = fam.dated()
+        def at(v: Version, key: str) -> Mark:
+            return v.marks.get(key) or Mark(_display(Path(v.path) / "policy.yaml"), 1, 1)
+
         for a, b in zip(dated, dated[1:]):
             if a.effective_from == b.effective_from:
-                self.problem(Mark(_display(Path(b.path) / "policy.yaml"), 1, 1),
-                             f"versions {a.id} and {b.id} take effect on the same day")
+                self.problem(at(b, "effective_from"), f"versions {a.id} and {b.id} take effect on the same day", "/effective_from")
             elif a.effective_until and b.effective_from and a.effective_until >= b.effective_from:
-                self.problem(Mark(_display(Path(a.path) / "policy.yaml"), 1, 1),
-                             f"version {a.id} (until {a.effective_until}) overlaps {b.id} (from {b.effective_from})")
+                self.problem(at(a, "effective_until"),
+                             f"version {a.id} (until {a.effective_until}) overlaps {b.id} (from {b.effective_from})", "/effective_until")
         ids = {v.id: v for v in fam.versions}
         for v in fam.versions:
             if v.supersedes is None:
                 continue
             prev = ids.get(v.supersedes)
-            where = Mark(_display(Path(v.path) / "policy.yaml"), 1, 1)
+            where = at(v, "supersedes")
             if prev is None:
                 self.problem(where, f"supersedes unknown version '{v.supersedes}'", "/supersedes")
             elif prev.effective_from and v.effective_from and prev.effective_from >= v.effective_from:
                 self.problem(where, f"supersedes {prev.id}, which does not take effect earlier", "/supersedes")
         for a, b in zip(dated, dated[1:]):
             if b.supersedes not in (None, a.id):
-                self.problem(Mark(_display(Path(b.path) / "policy.yaml"), 1, 1),
+                self.problem(at(b, "supersedes"),
                              f"supersedes {b.supersedes}, but the version before it is {a.id}", "/supersedes")
 
     def load_version(self, family: str, vdir: Path, categories: Categories) -> Version | None:
@@ -247,7 +256,8 @@ class _Loader:
             digest.update(Path(f).name.encode() + b"\0" + Path(f).read_bytes())
         version = Version(family, vdir.name, head["status"], _date(head.get("effective_from")), _date(head.get("effective_until")),
                           head.get("supersedes"), {k: v for k, v in head.items() if k not in ("clauses", "rules", "tables")},
-                          clauses, rules, layers, tables, str(vdir), digest.hexdigest(), files)
+                          clauses, rules, layers, tables, str(vdir), digest.hexdigest(), files,
+                          {k: docs[0].mark_for("/" + k) for k in head})
         self.check_references(version, docs, categories)
         self.check_sources(version, docs[0])
         return version
@@ -269,7 +279,7 @@ class _Loader:
                 self.problem(doc.mark_for(ptr + "/id"), f"rule id '{r['id']}' is used twice in this version", ptr + "/id")
                 continue
             seen.add(r["id"])
-            rules.append(Rule(r, doc.mark_for(ptr)))
+            rules.append(Rule(r, doc.mark_for(ptr), marks=_rule_marks(doc, ptr, r)))
         for name, t in data.get("tables", {}).items():
             tables[name] = {**t, "_mark": doc.mark_for(f"{base}/tables/{name}")}
 
@@ -284,7 +294,7 @@ class _Loader:
         for i, r in enumerate(data.get("add", [])):
             if r["id"] in base_ids:
                 self.problem(doc.mark_for(f"/add/{i}/id"), f"added rule '{r['id']}' has the id of a base rule; use override", f"/add/{i}/id")
-            added.append(Rule(r, doc.mark_for(f"/add/{i}")))
+            added.append(Rule(r, doc.mark_for(f"/add/{i}"), marks=_rule_marks(doc, f"/add/{i}", r)))
         for rid, ov in data.get("override", {}).items():
             if rid not in base_ids:
                 self.problem(doc.marks.get(f"/override/{rid}#key", doc.mark_for("/override")),
@@ -309,15 +319,15 @@ class _Loader:
 
         all_rules = list(v.rules) + [r for ly in v.layers for r in ly.add]
         for r in all_rules:
-            cite(r.origin, r.clause, f"rule '{r.id}'")
-            for c in r.get("also_cites", []):
-                cite(r.origin, c, f"rule '{r.id}'")
+            cite(r.mark("clause"), r.clause, f"rule '{r.id}'")
+            for i, c in enumerate(r.get("also_cites", [])):
+                cite(r.mark(f"also_cites/{i}"), c, f"rule '{r.id}'")
             if r.get("rounding_clause"):
-                cite(r.origin, r.get("rounding_clause"), f"rule '{r.id}'")
+                cite(r.mark("rounding_clause"), r.get("rounding_clause"), f"rule '{r.id}'")
             if r.kind == "prohibited_contents" and categories.by_id:
                 for c in r.get("categories", []):
                     if c not in categories.by_id:
-                        self.problem(r.origin, f"rule '{r.id}' names unknown contents category '{c}'")
+                        self.problem(r.mark("categories"), f"rule '{r.id}' names unknown contents category '{c}'")
         for ly in v.layers:
             for rid, ov in ly.override.items():
                 if "clause" in ov:

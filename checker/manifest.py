@@ -87,6 +87,8 @@ def read_manifest(path: str, data: bytes | None = None) -> RawManifest:
             raise FatalInput(f"Cannot read manifest {path}: {exc.strerror or exc}.") from None
     suffix = Path(path).suffix.lower()
     text, encoding = _decode(data, path)
+    if not text.strip():
+        raise FatalInput(f"Cannot read manifest {path}: the file is empty.")
     stripped = text.lstrip()
     if suffix == ".jsonl" or suffix == ".ndjson":
         return _read_jsonl(path, text, encoding)

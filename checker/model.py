@@ -39,6 +39,10 @@ class Rule:
     origin: Mark
     layer: str = "base"
     exception: dict[str, Any] | None = None
+    marks: dict[str, Mark] = field(default_factory=dict)  # where each key (and list item, "also_cites/0") stands
+
+    def mark(self, key: str) -> Mark:
+        return self.marks.get(key, self.origin)
 
     @property
     def id(self) -> str:
@@ -70,7 +74,7 @@ class Rule:
     def merged(self, override: dict[str, Any], layer: str, exception: dict[str, Any]) -> "Rule":
         data = copy.deepcopy(self.raw)
         data.update(copy.deepcopy(override))
-        return Rule(data, self.origin, layer, exception)
+        return Rule(data, self.origin, layer, exception, self.marks)
 
 
 @dataclass
@@ -104,6 +108,7 @@ class Version:
     path: str
     sha256: str
     files: list[str]
+    marks: dict[str, Mark] = field(default_factory=dict)  # policy.yaml metadata keys -> position
     _cache: dict[tuple[str | None, str | None], list[Rule]] = field(default_factory=dict, repr=False)
 
     @property

@@ -93,7 +93,7 @@ def compile_predicate(p: dict[str, Any] | None) -> Pred:
         return lambda s, env: isinstance(s.get(fld), str) and rx.search(s.get(fld)) is not None
     cmp = _COMPARE[op]
     if op == "ne":
-        return lambda s, env: s.get(fld) is None or cmp(_amount(s, env, fld, currency), value)
+        return lambda s, env: s.get(fld) is None or cmp(*_comparable(_amount(s, env, fld, currency), value))
 
     def compare(s: Shipment, env: EvalEnv) -> bool:
         actual = _amount(s, env, fld, currency)
