@@ -22,11 +22,18 @@ demo: $(STAMP)
 	    --format text --format html --format json --output-dir out --fail-on never
 	@echo "Open out/report.html in a browser."
 
-## test: set up, validate the policies, run the policy test cases and the pytest suite
+## test: set up, validate the policies, run the policy test cases, build the docs strictly, run pytest
 test: $(STAMP)
 	$(BIN)/checker validate
 	$(BIN)/checker test --coverage --min-coverage 100
+	$(BIN)/checker docs --output docs/policies --quiet
+	$(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m pytest
+
+## docs: generate docs/policies/ from the policy files and build the site into site/
+docs: $(STAMP)
+	$(BIN)/checker docs --output docs/policies
+	$(BIN)/mkdocs build --strict
 
 ## schema: regenerate schema/policy.schema.json from the rule kinds
 schema: $(STAMP)

@@ -242,6 +242,42 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from reports.diff_render import render_diff_html, render_diff_json, render_diff_md, render_diff_text
+
+    from .diff import diff_versions, manifest_impact, resolve_ref
+
+    policies = _policies(args)
+    fam_a, old = resolve_ref(policies, args.old)
+    fam_b, new = resolve_ref(policies, args.new)
+    if fam_a.id != fam_b.id:
+        raise FatalInput(f"A diff compares two versions of one family, not {fam_a.id} and {fam_b.id}.")
+    d = diff_versions(old, new)
+    if args.manifest:
+        from .shipment import EvalEnv
+        from .rates import load_rates
+
+        env = EvalEnv(categories=policies.categories)
+        if args.rates:
+            env.rates = load_rates(args.rates)
+        d["impact"] = manifest_impact(args.manifest, policies, old, new, d, env=env)
+    text = {"text": render_diff_text, "md": render_diff_md, "html": render_diff_html, "json": render_diff_json}[args.format](d)
+    if args.output:
+        _write_atomic(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .docs import generate
+
+    written = generate(_policies(args), Path(args.output))
+    if not args.quiet:
+        print(f"Wrote {len(written)} pages to {args.output}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="checker", description="Check parcel manifests against carriers' terms before dispatch.")
     parser.add_argument("--version", action="version", version=f"checker {__version__}")
@@ -278,6 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-coverage", type=float, default=0.0)
     p.add_argument("--verbose", action="store_true")
     p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("docs", help="write the Markdown pages of the rule docs (mkdocs site)")
+    p.add_argument("--output", default="docs/policies")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("diff", help="semantic diff of two versions of a family, optionally with a manifest's impact")
+    p.add_argument("old", help="FAMILY@OLD_VERSION")
+    p.add_argument("new", help="FAMILY@NEW_VERSION")
+    p.add_argument("--manifest", help="check this manifest under both versions and list the shipments whose outcome changes")
+    p.add_argument("--rates", help="exchange rates for the manifest check")
+    p.add_argument("--format", choices=("text", "md", "html", "json"), default="text")
+    p.add_argument("--output")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("schema", help="check (or --write) the generated schema/policy.schema.json")
     p.add_argument("--write", action="store_true")

@@ -1,0 +1,280 @@
+"""Semantic diff between two policy versions, and the impact of the new version on a real manifest.
+
+Rules are matched by id (ids are stable across versions), clauses by id or by
+`renumbered_from`. Every parameter change is stated before → after and labelled stricter,
+looser or neutral *for a shipper*: a smaller limit or a new prohibition is stricter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import Family, PolicySet, Rule, Version
+
+STRICTER, LOOSER, NEUTRAL = "stricter", "looser", "neutral"
+
+
+@dataclass
+class Change:
+    what: str                      # rule | clause | layer | metadata | lanes
+    id: str
+    change: str                    # added | removed | changed | renumbered | reworded
+    effect: str                    # stricter | looser | neutral
+    summary: str
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"what": self.what, "id": self.id, "change": self.change, "effect": self.effect, "summary": self.summary,
+                "details": self.details}
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
+    return "—" if v is None else str(v)
+
+
+def _param_changes(path: str, old: Any, new: Any) -> list[dict[str, Any]]:
+    """Leaf-level differences between two parameter trees."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in list(old) + [k for k in new if k not in old]:
+            out += _param_changes(f"{path}.{k}" if path else str(k), old.get(k), new.get(k))
+        return out
+    if old == new:
+        return []
+    return [{"path": path, "before": old, "after": new}]
+
+
+def _direction(path: str, before: Any, after: Any) -> str:
+    """Stricter/looser for one parameter change, from its name and the direction of the numbers."""
+    leaf = path.split(".")[-1]
+    if path.startswith("lanes."):
+        return LOOSER if before is None else STRICTER if after is None else NEUTRAL
+    if leaf == "rounding":
+        # Rounding half up lets x.49 over a maximum (or x.5 under a minimum) pass; it never fails what passed.
+        return LOOSER if (before in (None, "none")) and after == "half_up" else STRICTER if before == "half_up" else NEUTRAL
+    if before is None and after is not None:
+        if leaf in ("rounding",):
+            return NEUTRAL
+        return STRICTER if leaf.startswith(("min", "max")) or leaf in ("categories",) else NEUTRAL
+    if after is None and before is not None:
+        return LOOSER if leaf.startswith(("min", "max")) else NEUTRAL
+    if isinstance(before, (int, float)) and isinstance(after, (int, float)):
+        if leaf.startswith("max"):
+            return STRICTER if after < before else LOOSER
+        if leaf.startswith("min"):
+            return STRICTER if after > before else LOOSER
+        return NEUTRAL
+    if isinstance(before, list) and isinstance(after, list):
+        if all(isinstance(x, (int, float)) for x in before + after) and len(before) == len(after):
+            worse = any(a < b for a, b in zip(after, before)) if leaf.startswith("max") else any(a > b for a, b in zip(after, before))
+            better = any(a > b for a, b in zip(after, before)) if leaf.startswith("max") else any(a < b for a, b in zip(after, before))
+            return STRICTER if worse and not better else LOOSER if better and not worse else NEUTRAL
+        added, removed = set(map(str, after)) - set(map(str, before)), set(map(str, before)) - set(map(str, after))
+        if leaf in ("categories",):  # prohibited categories
+            return STRICTER if added and not removed else LOOSER if removed and not added else NEUTRAL
+        if leaf in ("values", "fields") or len(leaf) == 2:
+            if leaf == "fields":
+                return STRICTER if added and not removed else LOOSER if removed and not added else NEUTRAL
+            return LOOSER if added and not removed else STRICTER if removed and not added else NEUTRAL
+    if path.startswith("severity"):
+        rank = {"info": 0, "warning": 1, "error": 2}
+        return STRICTER if rank.get(after, 0) > rank.get(before, 0) else LOOSER
+    return NEUTRAL
+
+
+def _combine(effects: list[str]) -> str:
+    s = set(effects) - {NEUTRAL}
+    if not s:
+        return NEUTRAL
+    return s.pop() if len(s) == 1 else "mixed"
+
+
+def _rule_effect_added(r: Rule) -> str:
+    return LOOSER if r.kind == "route" else STRICTER
+
+
+def _lanes(v: Version) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for r in v.rules:
+        if r.kind == "route":
+            for o, dests in r.get("lanes", {}).items():
+                out.setdefault(o, set()).update(dests)
+    return out
+
+
+def _rules_with_layers(v: Version) -> dict[tuple[str, str], Rule]:
+    """Base rules plus, per country layer, the rules it overrides or adds, keyed (scope, rule id)."""
+    out = {("base", r.id): r for r in v.rules}
+    for ly in v.layers:
+        for c in ly.countries:
+            for r in v.effective_rules(c if ly.applies_to == "origin" else None, c if ly.applies_to == "destination" else None):
+                if r.layer != "base":
+                    out[(f"country:{c}", r.id)] = r
+    return out
+
+
+def diff_versions(old: Version, new: Version) -> dict[str, Any]:
+    changes: list[Change] = []
+    # Metadata.
+    for key in ("effective_from", "effective_until", "status", "binding_language"):
+        a, b = old.meta.get(key), new.meta.get(key)
+        if a != b and key != "effective_from":
+            changes.append(Change("metadata", key, "changed", NEUTRAL, f"{_fmt(a)} → {_fmt(b)}"))
+    # Lanes and destinations.
+    la, lb = _lanes(old), _lanes(new)
+    dest_a = set().union(*la.values()) if la else set()
+    dest_b = set().union(*lb.values()) if lb else set()
+    orig_a, orig_b = set(la), set(lb)
+    lanes_added = sorted(f"{o}→{d}" for o in lb for d in lb[o] if d not in la.get(o, set()))
+    lanes_removed = sorted(f"{o}→{d}" for o in la for d in la[o] if d not in lb.get(o, set()))
+    # Clauses.
+    renumbered: dict[str, str] = {}
+    for cid, c in new.clauses.items():
+        if c.renumbered_from and c.renumbered_from in old.clauses and c.renumbered_from != cid:
+            renumbered[c.renumbered_from] = cid
+    for cid, c in new.clauses.items():
+        if cid in renumbered.values():
+            src = next(k for k, v in renumbered.items() if v == cid)
+            changes.append(Change("clause", cid, "renumbered", NEUTRAL, f"{src} → {cid} ({c.title})"))
+        elif cid not in old.clauses:
+            changes.append(Change("clause", cid, "added", NEUTRAL, f"{cid} {c.title}" + ("" if c.checkable else " (not checkable)")))
+        else:
+            oc = old.clauses[cid]
+            if oc.language == c.language and " ".join(oc.quote.split()) != " ".join(c.quote.split()):
+                changes.append(Change("clause", cid, "reworded", NEUTRAL, f"{cid} {c.title}",
+                                      [{"path": "quote", "before": oc.quote, "after": c.quote}]))
+    for cid, c in old.clauses.items():
+        if cid not in new.clauses and cid not in renumbered:
+            changes.append(Change("clause", cid, "removed", NEUTRAL, f"{cid} {c.title}"))
+    # Rules, base and per country layer.
+    ra, rb = _rules_with_layers(old), _rules_with_layers(new)
+    for key in list(rb) + [k for k in ra if k not in rb]:
+        scope, rid = key
+        label = rid if scope == "base" else f"{rid} [{scope}]"
+        a, b = ra.get(key), rb.get(key)
+        if a is None and b is not None:
+            changes.append(Change("rule", label, "added", _rule_effect_added(b),
+                                  f"{b.get('title') or rid} ({b.kind}, {b.clause}, {b.severity})", [{"path": "", "before": None, "after": b.params}]))
+        elif b is None and a is not None:
+            changes.append(Change("rule", label, "removed", LOOSER if a.kind != "route" else STRICTER,
+                                  f"{a.get('title') or rid} ({a.kind}, {a.clause})"))
+        elif a is not None and b is not None:
+            details = _param_changes("", {k: v for k, v in a.raw.items() if k not in ("id", "kind", "note", "title", "message", "fix", "quote", "also_cites")},
+                                     {k: v for k, v in b.raw.items() if k not in ("id", "kind", "note", "title", "message", "fix", "quote", "also_cites")})
+            if not details:
+                continue
+            for d in details:
+                d["effect"] = NEUTRAL if d["path"] == "clause" else _direction(d["path"], d["before"], d["after"])
+            only_clause = all(d["path"] == "clause" for d in details)
+            if only_clause:
+                d = details[0]
+                renum = renumbered.get(d["before"]) == d["after"]
+                changes.append(Change("rule", label, "renumbered" if renum else "changed", NEUTRAL,
+                                      f"cites {d['before']} → {d['after']}" + (" (renumbered, no change in substance)" if renum else ""), details))
+            else:
+                effect = _combine([d["effect"] for d in details])
+                changes.append(Change("rule", label, "changed", effect,
+                                      "; ".join(f"{d['path']}: {_fmt(d['before'])} → {_fmt(d['after'])}" for d in details[:6])
+                                      + (f"; … {len(details) - 6} more" if len(details) > 6 else ""), details))
+    if lanes_added or lanes_removed:
+        changes.append(Change("lanes", "lanes", "changed", _combine([LOOSER] * bool(lanes_added) + [STRICTER] * bool(lanes_removed)),
+                              f"lanes added: {', '.join(lanes_added) or 'none'}; removed: {', '.join(lanes_removed) or 'none'}"))
+    prohibited = _prohibited_diff(old, new)
+    counts = {e: sum(1 for c in changes if c.effect == e) for e in (STRICTER, LOOSER, NEUTRAL, "mixed")}
+    return {
+        "family": new.family, "old": old.id, "new": new.id,
+        "old_effective_from": old.effective_from.isoformat() if old.effective_from else None,
+        "new_effective_from": new.effective_from.isoformat() if new.effective_from else None,
+        "destinations": {"added": sorted(dest_b - dest_a), "removed": sorted(dest_a - dest_b)},
+        "origins": {"added": sorted(orig_b - orig_a), "removed": sorted(orig_a - orig_b)},
+        "lanes": {"added": lanes_added, "removed": lanes_removed},
+        "prohibited_categories": prohibited,
+        "renumbered": renumbered,
+        "changes": [c.to_dict() for c in changes],
+        "counts": counts,
+    }
+
+
+def _prohibited(v: Version) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    countries = {c for ly in v.layers for c in ly.countries} | {"*"}
+    for c in countries:
+        rules = v.rules if c == "*" else v.effective_rules(None, c)
+        cats = {cat for r in rules if r.kind == "prohibited_contents" for cat in r.get("categories", [])}
+        out[c] = cats
+    base = out.get("*", set())
+    return {c: cats for c, cats in out.items() if c == "*" or cats != base}
+
+
+def _prohibited_diff(old: Version, new: Version) -> dict[str, dict[str, list[str]]]:
+    pa, pb = _prohibited(old), _prohibited(new)
+    out = {}
+    for c in sorted(set(pa) | set(pb)):
+        a, b = pa.get(c, pa.get("*", set())), pb.get(c, pb.get("*", set()))
+        if a != b:
+            out["all countries" if c == "*" else c] = {"added": sorted(b - a), "removed": sorted(a - b)}
+    return out
+
+
+def resolve_ref(policies: PolicySet, ref: str) -> tuple[Family, Version]:
+    from .errors import FatalInput
+
+    if "@" not in ref:
+        raise FatalInput(f"'{ref}' must name a version: FAMILY@VERSION.")
+    fid, vid = ref.split("@", 1)
+    fam = policies.family(fid)
+    if fam is None:
+        raise FatalInput(f"Unknown policy family '{fid}' (known: {', '.join(policies.families)}).")
+    v = fam.version(vid)
+    if v is None:
+        raise FatalInput(f"{fid} has no version '{vid}' (versions: {', '.join(x.id for x in fam.versions)}).")
+    return fam, v
+
+
+def manifest_impact(path: str, policies: PolicySet, old: Version, new: Version, diff: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Check the manifest under both versions and list every shipment whose outcome changes."""
+    from .run import check_manifest
+
+    results = {}
+    for v in (old, new):
+        r = check_manifest(path, policies, family=v.family, version=v.id, **kwargs)
+        by_ship: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for f in r.report["findings"]:
+            by_ship.setdefault((f["shipment_id"], f["row"]), []).append(f)
+        statuses = {(s["shipment_id"], s["row"]): s["status"] for s in r.report["shipments"]}
+        results[v.id] = (by_ship, statuses, r.report["manifest"]["rows"], r.passed)
+    fa, sa, rows, passed_a = results[old.id]
+    fb, sb, _, _ = results[new.id]
+    changed_rules = {c["id"].split(" [")[0]: c for c in diff["changes"] if c["what"] == "rule"}
+    renum = diff.get("renumbered", {})
+    keys = sorted(set(fa) | set(fb), key=lambda k: k[1])
+    out = []
+    for k in keys:
+        before, after = sa.get(k, "passed"), sb.get(k, "passed")
+        ka = {(f["rule_id"], renum.get((f.get("clause") or {}).get("id"), (f.get("clause") or {}).get("id")))
+              for f in fa.get(k, []) if f["kind"] != "input"}
+        kb = {(f["rule_id"], (f.get("clause") or {}).get("id")) for f in fb.get(k, []) if f["kind"] != "input"}
+        if before == after and ka == kb:
+            continue
+        if before != "failed" and after == "failed":
+            outcome = "newly failing"
+        elif before == "failed" and after != "failed":
+            outcome = "newly passing"
+        else:
+            outcome = "changed"
+        gone = sorted(ka - kb)
+        new_f = sorted(kb - ka)
+        responsible = sorted({rid for rid, _ in gone + new_f if rid in changed_rules} |
+                             {rid for rid, _ in gone + new_f if any(c["id"].startswith(rid + " [") for c in diff["changes"])})
+        out.append({"shipment_id": k[0], "row": k[1], "before": before, "after": after, "outcome": outcome,
+                    "findings_gone": [{"rule_id": r, "clause": c} for r, c in gone],
+                    "findings_new": [{"rule_id": r, "clause": c} for r, c in new_f],
+                    "responsible_changes": responsible})
+    summary = {o: sum(1 for x in out if x["outcome"] == o) for o in ("newly failing", "newly passing", "changed")}
+    return {"manifest": path, "rows": rows, "summary": summary, "shipments": out}
+

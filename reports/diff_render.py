@@ -1,0 +1,53 @@
+"""Render a policy-version diff (and its manifest impact) as text, Markdown, HTML or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from .render import TEMPLATES
+
+_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+_md = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False, trim_blocks=True, lstrip_blocks=True)
+_MARK = {"stricter": "▲ stricter", "looser": "▼ looser", "neutral": "· neutral", "mixed": "◆ mixed"}
+
+
+def render_diff_json(d: dict[str, Any]) -> str:
+    return json.dumps(d, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_diff_text(d: dict[str, Any]) -> str:
+    lines = [f"{d['family']}: {d['old']} → {d['new']}  ({d['counts']['stricter']} stricter, {d['counts']['looser']} looser, "
+             f"{d['counts']['neutral']} neutral, {d['counts'].get('mixed', 0)} mixed)"]
+    if not d["changes"]:
+        lines.append("No differences.")
+    for key, label in (("destinations", "Destinations"), ("origins", "Origins")):
+        if d[key]["added"] or d[key]["removed"]:
+            lines.append(f"{label}: added {', '.join(d[key]['added']) or 'none'}; removed {', '.join(d[key]['removed']) or 'none'}")
+    for country, ch in d.get("prohibited_categories", {}).items():
+        lines.append(f"Prohibited in {country}: added {', '.join(ch['added']) or 'none'}; removed {', '.join(ch['removed']) or 'none'}")
+    for c in d["changes"]:
+        lines.append(f"  {_MARK.get(c['effect'], c['effect']):<12} {c['what']:<8} {c['change']:<10} {c['id']}: {c['summary']}")
+    impact = d.get("impact")
+    if impact:
+        s = impact["summary"]
+        lines.append("")
+        lines.append(f"Impact on {impact['manifest']} ({impact['rows']} rows): {s['newly failing']} newly failing, "
+                     f"{s['newly passing']} newly passing, {s['changed']} changed")
+        for x in impact["shipments"]:
+            why = ", ".join(x["responsible_changes"]) or "—"
+            gone = ", ".join(f"{f['rule_id']} ({f['clause']})" for f in x["findings_gone"]) or "—"
+            new = ", ".join(f"{f['rule_id']} ({f['clause']})" for f in x["findings_new"]) or "—"
+            lines.append(f"  row {x['row']} {x['shipment_id']}: {x['outcome']} ({x['before']} → {x['after']}); "
+                         f"no longer: {gone}; now: {new}; rule changes: {why}")
+    return "\n".join(lines) + "\n"
+
+
+def render_diff_md(d: dict[str, Any]) -> str:
+    return _md.get_template("diff.md.j2").render(d=d, mark=_MARK)
+
+
+def render_diff_html(d: dict[str, Any]) -> str:
+    return _env.get_template("diff.html.j2").render(d=d, mark=_MARK)
