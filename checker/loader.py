@@ -170,7 +170,7 @@ class _Loader:
         for fam in families.values():
             for target in fam.overlay_for:
                 if target not in families:
-                    self.problem(Mark(_display(fam_dir / "family.yaml"), 1, 1), f"overlay_for names unknown family '{target}'")
+                    self.problem(Mark(_display(Path(fam.path) / "family.yaml"), 1, 1), f"overlay_for names unknown family '{target}'")
         return PolicySet(families, categories, str(self.root))
 
     def load_family(self, fam_dir: Path, categories: Categories) -> Family | None:

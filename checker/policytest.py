@@ -34,10 +34,15 @@ class Coverage:
     fired: set[tuple[str, str, str]] = field(default_factory=set)
     passed: set[tuple[str, str, str]] = field(default_factory=set)
 
+    always: set[tuple[str, str, str]] = field(default_factory=set)  # refuse-everything rules: no passing side exists
+
+    def _has_pass(self, key: tuple[str, str, str]) -> bool:
+        return key in self.passed or key in self.always
+
     def missing(self) -> list[str]:
         out = []
         for key in sorted(self.universe):
-            sides = [s for s, have in (("failing", key in self.fired), ("passing", key in self.passed)) if not have]
+            sides = [s for s, have in (("failing", key in self.fired), ("passing", self._has_pass(key))) if not have]
             if sides:
                 out.append(f"{key[0]} {key[1]} [{key[2]}]: no {' and no '.join(sides)} case")
         return out
@@ -45,7 +50,7 @@ class Coverage:
     def percent(self) -> float:
         if not self.universe:
             return 100.0
-        sides = sum((k in self.fired) + (k in self.passed) for k in self.universe)
+        sides = sum((k in self.fired) + self._has_pass(k) for k in self.universe)
         return 100.0 * sides / (2 * len(self.universe))
 
 
@@ -79,6 +84,7 @@ def run_version_tests(policies: PolicySet, v: Version, cov: Coverage) -> tuple[l
     results: list[CaseResult] = []
     problems: list[Problem] = []
     cov.universe |= rule_universe(v)
+    cov.always |= {(v.label, r.id, "base") for r in v.rules if r.kind == "refuse" and not r.when}
     tests_dir = Path(v.path) / "tests"
     for path in sorted(tests_dir.glob("*.yaml")) if tests_dir.is_dir() else []:
         try:
