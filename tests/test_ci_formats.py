@@ -77,14 +77,27 @@ def test_github_escapes_newlines_in_manifest_text(tmp_path: Path, capsys) -> Non
                               "destination_country": "FR", "delivery_type": "door"}]), encoding="utf-8")
     assert main(["check", str(m), "--policy", "inpost-international", "--format", "github"]) == 1
     out = capsys.readouterr().out
-    annotations = [line for line in out.splitlines() if line.startswith("::")]
-    assert len(annotations) == 1 and "A%0AB" in annotations[0]
+    lines = out.splitlines()
+    annotations = [line for line in lines if line.startswith("::")]
+    assert annotations and all("A%0AB::error::x" in a for a in annotations)
+    # The injected "::error::" never starts a line of its own: the newline was escaped.
+    assert not any(line.startswith("B::error") for line in lines)
 
 
 def test_fail_on_levels(tmp_path: Path) -> None:
     warn_only = tmp_path / "w.csv"
-    warn_only.write_text("shipment_id;dispatch_at;origin_country;destination_country;delivery_type;length_mm;width_mm;height_mm;weight_kg;size_category\n"
-                         "W1;2025-12-01;PL;FR;locker;400;300;150;3;A\n", encoding="utf-8")
+    # A complete, valid parcel whose only fault is a declared size A while it measures B (a warning).
+    warn_only.write_text(
+        "shipment_id;dispatch_at;origin_country;destination_country;delivery_type;dropoff_type;length_mm;width_mm;height_mm;"
+        "weight_kg;size_category;shape;declared_value;value_currency;contents;recipient_name;recipient_phone;recipient_email;"
+        "recipient_street;recipient_building;recipient_city;recipient_postcode;target_point;sender_name;sender_phone;sender_email\n"
+        "W1;2025-12-01;PL;FR;locker;locker;400;300;150;3;A;box;40;EUR;Books;Camille Martin;+33 6 12 34 56 78;c@example.fr;"
+        "Rue X;1;Lyon;69003;FR12345;Sklep;+48 512 345 678;s@example.pl\n", encoding="utf-8")
+    report = tmp_path / "w.json"
+    assert main(["check", str(warn_only), "--policy", "inpost-international", "--format", "json", "--output", str(report), "--quiet"]) == 0
+    import json as _json
+    found = _json.loads(report.read_text(encoding="utf-8"))["findings"]
+    assert {f["severity"] for f in found} == {"warning"}, found
     assert main(["check", str(warn_only), "--policy", "inpost-international", "--quiet"]) == 0
     assert main(["check", str(warn_only), "--policy", "inpost-international", "--fail-on", "warning", "--quiet"]) == 1
     assert main(["check", str(EXAMPLE), "--policy", "inpost-international", "--fail-on", "never", "--quiet"]) == 0

@@ -208,7 +208,13 @@ def test_list_the_repository_policies():
 
 # ---- acceptance scenario (the repository's own policies and seeds) -------------------------------
 
-ACCEPT_HEADER = "shipment_id,origin_country,destination_country,delivery_type,length_mm,width_mm,height_mm,weight_kg,dispatch_at\n"
+ACCEPT_HEADER = ("shipment_id,origin_country,destination_country,delivery_type,length_mm,width_mm,height_mm,weight_kg,dispatch_at,"
+                 "dropoff_type,shape,declared_value,value_currency,contents,recipient_name,recipient_phone,recipient_email,"
+                 "recipient_street,recipient_building,recipient_city,recipient_postcode,target_point,size_category,"
+                 "sender_name,sender_phone,sender_email\n")
+# Everything else about the parcel is in order, so the size rule is the only thing that can decide.
+COMPLETE = (",locker,box,80,EUR,Books,Lukas Gruber,+43 664 1234567,lukas@example.at,Hauptstrasse,5,Wien,1010,{point},{size},"
+            "Sklep,+48 512 345 678,sklep@example.pl\n")
 
 
 def _collapse(text: str) -> str:
@@ -217,7 +223,7 @@ def _collapse(text: str) -> str:
 
 def test_acceptance_pl_to_at_point_is_refused_citing_4_3(tmp_path):
     p = tmp_path / "at.csv"
-    p.write_text(ACCEPT_HEADER + "AT-1,PL,AT,pudo,620,300,70,5,2025-12-01\n", encoding="utf-8")
+    p.write_text(ACCEPT_HEADER + "AT-1,PL,AT,pudo,620,300,70,5,2025-12-01" + COMPLETE.format(point="AT-1010-04", size="C"), encoding="utf-8")
     proc = run_cli("check", str(p), "--policy", "inpost-international", "--format", "json")
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
@@ -233,12 +239,12 @@ def test_acceptance_pl_to_at_point_is_refused_citing_4_3(tmp_path):
 
 def test_acceptance_same_parcel_to_the_door_passes(tmp_path):
     p = tmp_path / "door.csv"
-    p.write_text(ACCEPT_HEADER + "AT-2,PL,AT,door,620,300,70,5,2025-12-01\n", encoding="utf-8")
+    p.write_text(ACCEPT_HEADER + "AT-2,PL,AT,door,620,300,70,5,2025-12-01" + COMPLETE.format(point="", size=""), encoding="utf-8")
     proc = run_cli("check", str(p), "--policy", "inpost-international", "--format", "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert report["summary"]["failed"] == 0
-    assert [f for f in report["findings"] if f["severity"] == "error"] == []
+    assert report["findings"] == []
 
 
 @pytest.mark.parametrize("target", ["file", "family", "root"])

@@ -31,7 +31,7 @@ def describe(p: dict[str, Any]) -> str:
 
 def compile(p: dict[str, Any], ctx: Any) -> Check:
     fld = p["field"]
-    fixed = set(p.get("values", []))
+    fixed = list(dict.fromkeys(p.get("values", [])))  # a list, not a set: messages must list values in a stable order
     by, table, default = p.get("by"), p.get("table", {}), p.get("default")
 
     def check(s: Shipment, env: EvalEnv) -> list[Violation]:
