@@ -135,7 +135,8 @@ def diff_versions(old: Version, new: Version) -> dict[str, Any]:
     # Clauses.
     renumbered: dict[str, str] = {}
     for cid, c in new.clauses.items():
-        if c.renumbered_from and c.renumbered_from in old.clauses and c.renumbered_from != cid:
+        # `renumbered_from` names the clause's id in the version this one supersedes; it says nothing about others.
+        if c.renumbered_from and new.supersedes == old.id and c.renumbered_from in old.clauses and c.renumbered_from != cid:
             renumbered[c.renumbered_from] = cid
     for cid, c in new.clauses.items():
         if cid in renumbered.values():
@@ -185,6 +186,11 @@ def diff_versions(old: Version, new: Version) -> dict[str, Any]:
         changes.append(Change("lanes", "lanes", "changed", _combine([LOOSER] * bool(lanes_added) + [STRICTER] * bool(lanes_removed)),
                               f"lanes added: {', '.join(lanes_added) or 'none'}; removed: {', '.join(lanes_removed) or 'none'}"))
     prohibited = _prohibited_diff(old, new)
+    layers_old = {c for ly in old.layers for c in ly.countries}
+    layers_new = {c for ly in new.layers for c in ly.countries}
+    rounding_added = sorted({k[1] for k in rb if _rounds(rb[k]) and k in ra and not _rounds(ra[k])} |
+                            {k[1] for k in rb if _rounds(rb[k]) and k not in ra})
+    rounding_removed = sorted({k[1] for k in ra if _rounds(ra[k]) and k in rb and not _rounds(rb[k])})
     counts = {e: sum(1 for c in changes if c.effect == e) for e in (STRICTER, LOOSER, NEUTRAL, "mixed")}
     return {
         "family": new.family, "old": old.id, "new": new.id,
@@ -195,9 +201,15 @@ def diff_versions(old: Version, new: Version) -> dict[str, Any]:
         "lanes": {"added": lanes_added, "removed": lanes_removed},
         "prohibited_categories": prohibited,
         "renumbered": renumbered,
+        "country_layers": {"added": sorted(layers_new - layers_old), "removed": sorted(layers_old - layers_new)},
+        "rounding": {"added": rounding_added, "removed": rounding_removed},
         "changes": [c.to_dict() for c in changes],
         "counts": counts,
     }
+
+
+def _rounds(r: Rule) -> bool:
+    return r.get("rounding", "none") != "none"
 
 
 def _prohibited(v: Version) -> dict[str, set[str]]:
@@ -205,7 +217,8 @@ def _prohibited(v: Version) -> dict[str, set[str]]:
     countries = {c for ly in v.layers for c in ly.countries} | {"*"}
     for c in countries:
         rules = v.rules if c == "*" else v.effective_rules(None, c)
-        cats = {cat for r in rules if r.kind == "prohibited_contents" for cat in r.get("categories", [])}
+        # Unconditional prohibitions only: rules scoped by a `when` (e.g. to a country of dispatch) are in the rule changes.
+        cats = {cat for r in rules if r.kind == "prohibited_contents" and not r.when for cat in r.get("categories", [])}
         out[c] = cats
     base = out.get("*", set())
     return {c: cats for c, cats in out.items() if c == "*" or cats != base}
@@ -213,11 +226,15 @@ def _prohibited(v: Version) -> dict[str, set[str]]:
 
 def _prohibited_diff(old: Version, new: Version) -> dict[str, dict[str, list[str]]]:
     pa, pb = _prohibited(old), _prohibited(new)
+    base_added, base_removed = pb.get("*", set()) - pa.get("*", set()), pa.get("*", set()) - pb.get("*", set())
     out = {}
-    for c in sorted(set(pa) | set(pb)):
+    for c in sorted(set(pa) | set(pb), key=lambda x: (x != "*", x)):
         a, b = pa.get(c, pa.get("*", set())), pb.get(c, pb.get("*", set()))
-        if a != b:
-            out["all countries" if c == "*" else c] = {"added": sorted(b - a), "removed": sorted(a - b)}
+        added, removed = b - a, a - b
+        if c != "*":  # what changed for every country is said once, under "all countries"
+            added, removed = added - base_added, removed - base_removed
+        if added or removed:
+            out["all countries" if c == "*" else c] = {"added": sorted(added), "removed": sorted(removed)}
     return out
 
 

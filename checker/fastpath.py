@@ -140,7 +140,10 @@ class Frame:
             return _derived(pl, name)
         if name in self.present:
             return pl.col(name)
-        return pl.lit(None)
+        spec = columns().get(name, {})
+        xtype = spec.get("x-type") or spec.get("type") or "string"
+        dtype = {"number": pl.Float64, "boolean": pl.Boolean, "list": pl.List(pl.String), "datetime": pl.Datetime}.get(xtype, pl.String)
+        return pl.lit(None, dtype=dtype)  # an absent column is a typed null, so string and list operations still apply
 
 
 def _sides(pl: Any) -> tuple[Any, Any, Any]:

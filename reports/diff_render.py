@@ -23,7 +23,8 @@ def render_diff_text(d: dict[str, Any]) -> str:
              f"{d['counts']['neutral']} neutral, {d['counts'].get('mixed', 0)} mixed)"]
     if not d["changes"]:
         lines.append("No differences.")
-    for key, label in (("destinations", "Destinations"), ("origins", "Origins")):
+    for key, label in (("destinations", "Destinations"), ("origins", "Origins"), ("country_layers", "Country exception layers"),
+                       ("rounding", "Rules that round measurements")):
         if d[key]["added"] or d[key]["removed"]:
             lines.append(f"{label}: added {', '.join(d[key]['added']) or 'none'}; removed {', '.join(d[key]['removed']) or 'none'}")
     for country, ch in d.get("prohibited_categories", {}).items():

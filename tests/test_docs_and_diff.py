@@ -14,71 +14,47 @@ from checker.cli import main
 from checker.paths import ROOT
 
 BIN = Path(sys.executable).parent
-BASE_FILES = ("policy.yaml", "annex-02-lanes.yaml", "annex-08a-door-delivery.yaml")
+OLD, NEW = "inpost-international@2024-09-02", "inpost-international@2025-11-20"
+COMPLETE_HEADER = ("shipment_id,dispatch_at,origin_country,destination_country,delivery_type,dropoff_type,length_mm,width_mm,height_mm,"
+                   "weight_kg,shape,size_category,declared_value,value_currency,contents,recipient_name,recipient_phone,recipient_email,"
+                   "recipient_street,recipient_building,recipient_city,recipient_postcode,target_point,sender_name,sender_phone,sender_email\n")
 
 
-@pytest.fixture(scope="module")
-def two_versions(tmp_path_factory) -> Path:
-    """A policy tree with the real 2025-11-20 core and a 2024 variant without partners, rounding, and § 4.9 shapes."""
-    root = tmp_path_factory.mktemp("pol")
-    shutil.copy(ROOT / "policies" / "categories.yaml", root / "categories.yaml")
-    src = ROOT / "policies" / "inpost-international"
-    fam = root / "inpost-international"
-    (fam / "2025-11-20" / "countries").mkdir(parents=True)
-    shutil.copy(src / "family.yaml", fam / "family.yaml")
-    for name in BASE_FILES:
-        shutil.copy(src / "2025-11-20" / name, fam / "2025-11-20" / name)
-    for c in ("AT", "HU"):
-        shutil.copy(src / "2025-11-20" / "countries" / f"{c}.yaml", fam / "2025-11-20" / "countries" / f"{c}.yaml")
-    old = fam / "2024-01-01"
-    old.mkdir()
-    text = (fam / "2025-11-20" / "policy.yaml").read_text(encoding="utf-8")
-    (fam / "2025-11-20" / "policy.yaml").write_text(
-        text.replace("supersedes: null", 'supersedes: "2024-01-01"').replace('  - id: "§4.11"\n', '  - id: "§4.11"\n    renumbered_from: "§4.9"\n'),
-        encoding="utf-8")
-    (old / "policy.yaml").write_text(
-        text.replace('version: "2025-11-20"', 'version: "2024-01-01"').replace("effective_from: 2025-11-20", "effective_from: 2024-01-01")
-        .replace('"§4.11"', '"§4.9"').replace('    rounding: half_up\n    rounding_clause: "§4.4"\n', ""), encoding="utf-8")
-    lanes = (fam / "2025-11-20" / "annex-02-lanes.yaml").read_text(encoding="utf-8")
-    (old / "annex-02-lanes.yaml").write_text(lanes.replace(", AT: 3, HU: 3}", "}"), encoding="utf-8")
-    door = (fam / "2025-11-20" / "annex-08a-door-delivery.yaml").read_text(encoding="utf-8")
-    (old / "annex-08a-door-delivery.yaml").write_text(door.replace("      AT: [locker, pudo, door]\n      HU: [locker, pudo, door]\n", ""), encoding="utf-8")
-    assert main(["--policies", str(root), "validate", "--quiet"]) == 0
-    return root
-
-
-def _diff(root: Path, capsys, *extra: str) -> dict:
-    assert main(["--policies", str(root), "diff", "inpost-international@2024-01-01", "inpost-international@2025-11-20", "--format", "json", *extra]) == 0
+def _diff(capsys, *extra: str) -> dict:
+    assert main(["diff", OLD, NEW, "--format", "json", *extra]) == 0
     return json.loads(capsys.readouterr().out)
 
 
-def test_diff_names_destinations_partner_tables_rounding_and_renumbering(two_versions: Path, capsys) -> None:
-    d = _diff(two_versions, capsys)
+def test_diff_names_destinations_partner_tables_rounding_and_renumbering(capsys) -> None:
+    d = _diff(capsys)
     assert d["destinations"]["added"] == ["AT", "HU"] and d["destinations"]["removed"] == []
+    assert {"AT", "HU"} <= set(d["country_layers"]["added"])
+    assert "locker-size" in d["rounding"]["added"]
     by = {(c["what"], c["id"]): c for c in d["changes"]}
-    assert by[("rule", "locker-size [country:AT]")]["change"] == "added"
-    assert by[("rule", "door-size [country:HU]")]["change"] == "added"
-    rounding = by[("rule", "locker-size")]
-    assert rounding["effect"] == "looser" and any(x["path"] == "rounding" and x["after"] == "half_up" for x in rounding["details"])
+    for rule in ("locker-size [country:AT]", "door-size [country:AT]", "locker-size [country:HU]", "door-size [country:HU]"):
+        assert by[("rule", rule)]["change"] == "added", rule
     shape = by[("rule", "standard-shape")]
     assert shape["change"] == "renumbered" and shape["effect"] == "neutral" and "§4.9 → §4.11" in shape["summary"]
     assert by[("clause", "§4.11")]["change"] == "renumbered"
-    assert d["lanes"]["added"] == ["PL→AT", "PL→HU"]
+    assert {"PL→AT", "PL→HU"} <= set(d["lanes"]["added"])
 
 
-def test_diff_of_a_version_with_itself_is_empty(two_versions: Path, capsys) -> None:
-    assert main(["--policies", str(two_versions), "diff", "inpost-international@2025-11-20", "inpost-international@2025-11-20", "--format", "json"]) == 0
+def test_diff_of_a_version_with_itself_is_empty(capsys) -> None:
+    assert main(["diff", NEW, NEW, "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["changes"] == [] and d["destinations"] == {"added": [], "removed": []}
+    assert d["changes"] == [] and d["destinations"] == {"added": [], "removed": []} and d["prohibited_categories"] == {}
 
 
-def test_manifest_impact_newly_passing_and_changed(two_versions: Path, tmp_path: Path, capsys) -> None:
+def test_manifest_impact_newly_passing_and_changed(tmp_path: Path, capsys) -> None:
     m = tmp_path / "m.csv"
-    m.write_text("shipment_id,dispatch_at,origin_country,destination_country,delivery_type,length_mm,width_mm,height_mm,weight_kg\n"
-                 "AT-DOOR,2025-12-01,PL,AT,door,300,200,100,2\n"
-                 "HU-POINT,2025-12-01,PL,HU,pudo,300,200,100,2\n"
-                 "FR-OK,2025-12-01,PL,FR,locker,300,200,60,1\n", encoding="utf-8")
-    d = _diff(two_versions, capsys, "--manifest", str(m))
+    m.write_text(COMPLETE_HEADER
+                 + "AT-DOOR,2025-12-01,PL,AT,door,locker,300,200,100,2,box,,80,EUR,Books,Lukas Gruber,+43 664 1234567,l@example.at,"
+                   "Hauptstrasse,5,Wien,1010,,Sklep,+48 512 345 678,s@example.pl\n"
+                 + "HU-POINT,2025-12-01,PL,HU,pudo,locker,300,200,100,2,box,B,80,EUR,Books,Nagy Eszter,+36 30 765 4321,e@example.hu,"
+                   "Fő utca,1,Budapest,1051,HU-1,Sklep,+48 512 345 678,s@example.pl\n"
+                 + "FR-OK,2025-12-01,PL,FR,locker,locker,300,200,60,1,box,A,30,EUR,Books,Camille Martin,+33 6 12 34 56 78,c@example.fr,"
+                   "Rue X,1,Lyon,69003,FR1,Sklep,+48 512 345 678,s@example.pl\n", encoding="utf-8")
+    d = _diff(capsys, "--manifest", str(m))
     rows = {x["shipment_id"]: x for x in d["impact"]["shipments"]}
     assert rows["AT-DOOR"]["outcome"] == "newly passing" and "lane-served" in rows["AT-DOOR"]["responsible_changes"]
     assert rows["HU-POINT"]["outcome"] == "changed"
@@ -86,15 +62,14 @@ def test_manifest_impact_newly_passing_and_changed(two_versions: Path, tmp_path:
     assert {f["rule_id"] for f in rows["HU-POINT"]["findings_gone"]} == {"lane-served"}
     assert "FR-OK" not in rows
     for fmt in ("text", "md", "html"):
-        assert main(["--policies", str(two_versions), "diff", "inpost-international@2024-01-01", "inpost-international@2025-11-20",
-                     "--manifest", str(m), "--format", fmt]) == 0
+        assert main(["diff", OLD, NEW, "--manifest", str(m), "--format", fmt]) == 0
         assert "HU-POINT" in capsys.readouterr().out
 
 
-def test_diff_json_validates_against_its_schema(two_versions: Path, capsys) -> None:
+def test_diff_json_validates_against_its_schema(capsys) -> None:
     from jsonschema import Draft202012Validator
 
-    d = _diff(two_versions, capsys)
+    d = _diff(capsys)
     schema = json.loads((ROOT / "schema" / "diff.schema.json").read_text(encoding="utf-8"))
     assert list(Draft202012Validator(schema).iter_errors(d)) == []
 
@@ -104,6 +79,9 @@ def test_docs_site_builds_strictly_and_shows_the_austrian_point_table(tmp_path: 
     assert main(["docs", "--output", str(out), "--quiet"]) == 0
     page = out / "inpost-international" / "2025-11-20.md"
     assert page.exists() and (out / "index.md").exists()
+    assert (out / "inpost-international" / "changes-2024-09-02-to-2025-11-20.md").exists()
+    for fam in ("inpost-international", "inpost-cross-border", "e-paczka", "inpost-notices"):
+        assert list((out / fam).glob("*.md")), fam
     site = tmp_path / "site"
     built = subprocess.run([str(BIN / "mkdocs"), "build", "--strict", "--quiet", "-d", str(site)], cwd=ROOT, capture_output=True, text=True)
     assert built.returncode == 0, built.stdout + built.stderr

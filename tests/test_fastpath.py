@@ -1,0 +1,157 @@
+"""Differential tests: the columnar fast path and the row-wise engine give identical findings.
+
+Over randomised manifests (hypothesis) and over every policy test case of every version.
+Identity is (row, rule, clause, severity, field, actual, expected), plus identical summaries.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from checker.loader import load_policies_or_fail
+from checker.paths import policies_dir
+from checker.run import check_manifest
+from checker.shipment import EvalEnv, Rates
+from checker.yamlio import load_yaml_file
+
+POLICIES = load_policies_or_fail(policies_dir())
+COLUMNS = ["shipment_id", "service", "dispatch_at", "origin_country", "destination_country", "delivery_type", "dropoff_type",
+           "length_mm", "width_mm", "height_mm", "weight_kg", "shape", "size_category", "declared_value", "value_currency",
+           "cod_amount", "insurance_amount", "contents", "contents_categories", "recipient_name", "recipient_phone",
+           "recipient_email", "recipient_street", "recipient_building", "recipient_city", "recipient_postcode", "target_point",
+           "sender_name", "sender_phone", "sender_email", "sender_is_consumer"]
+
+
+def _key(f: dict[str, Any]) -> tuple[Any, ...]:
+    return (f["row"], f["shipment_id"], f["rule_id"], (f.get("clause") or {}).get("id"), f["severity"], f.get("field"),
+            json.dumps(f.get("actual"), ensure_ascii=False), f.get("expected"), f["message"], f.get("layer"))
+
+
+def _both(path: Path, **kw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    fast = check_manifest(str(path), POLICIES, engine_mode="columnar", **kw).report
+    slow = check_manifest(str(path), POLICIES, engine_mode="rowwise", **kw).report
+    return fast, slow
+
+
+def _assert_same(fast: dict[str, Any], slow: dict[str, Any]) -> None:
+    assert fast["manifest"]["dialect"].get("engine") == "columnar", "the fast path was not taken"
+    assert fast["summary"] == slow["summary"]
+    assert sorted(map(_key, fast["findings"])) == sorted(map(_key, slow["findings"]))
+    assert fast["shipments"] == slow["shipments"]
+
+
+def _write(path: Path, rows: list[dict[str, Any]], delimiter: str = ",") -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter=delimiter, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: _cell(v) for k, v in r.items()})
+    return path
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, list):
+        return ";".join(map(str, v))
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return "" if v is None else str(v)
+
+
+# ---- hypothesis: random manifests around the limits ------------------------------------------------
+countries = st.sampled_from(["PL", "IT", "FR", "ES", "PT", "BE", "LU", "NL", "AT", "HU", "DE", "XX", "", "pl"])
+sides = st.one_of(st.sampled_from(["640.4", "640.5", "610", "611", "80", "81", "190", "191", "21", "20.5", "0", "-5", "abc", "", "1e3"]),
+                  st.floats(min_value=1, max_value=1200, allow_nan=False).map(lambda x: f"{x:.1f}"))
+weights = st.one_of(st.sampled_from(["25", "25.1", "12", "12.5", "30", "31", "ok", "", "nan", "inf"]),
+                    st.floats(min_value=0.1, max_value=40, allow_nan=False).map(lambda x: f"{x:.2f}"))
+phones = st.sampled_from(["+48 512 345 678", "+33 6 12 34 56 78", "+39 312 345 6789", "+43 664 1234567", "+36 20 123 4567",
+                          "+34 612 345 678", "+351 912 345 678", "+32 470 12 34 56", "+31 6 12345678", "+352 621 123 456",
+                          "+48 12 345 67 89", "512345678", "+49 151 23456789", "123", "", "+39 06 698 12345"])
+dates = st.sampled_from(["2025-12-01", "2025-12-01T10:00", "2025-11-19", "2025-03-10", "2024-01-15", "2022-06-04T10:00",
+                         "2022-06-04T18:30", "2022-06-05", "", "2025-13-40", "2025-12-01T10:00+01:00", "yesterday"])
+row_st = st.fixed_dictionaries({
+    "service": st.sampled_from(["", "", "", "inpost-international", "inpost-cross-border", "e-paczka", "unknown-service"]),
+    "dispatch_at": dates,
+    "origin_country": countries, "destination_country": countries,
+    "delivery_type": st.sampled_from(["locker", "pudo", "door", "", "Paczkomat"]),
+    "dropoff_type": st.sampled_from(["locker", "pudo", "courier_pickup", "branch", ""]),
+    "length_mm": sides, "width_mm": sides, "height_mm": sides, "weight_kg": weights,
+    "shape": st.sampled_from(["box", "foil_bag", "envelope", "tube", "irregular", ""]),
+    "size_category": st.sampled_from(["A", "B", "C", "D", "", "a"]),
+    "declared_value": st.sampled_from(["", "100", "150", "150.01", "200", "5000", "6000", "100001", "-1"]),
+    "value_currency": st.sampled_from(["EUR", "PLN", "USD", ""]),
+    "cod_amount": st.sampled_from(["", "0", "50"]),
+    "insurance_amount": st.sampled_from(["", "0", "500"]),
+    "contents": st.sampled_from(["Książki", "Perfumy", "Bateria litowa do laptopa", "Wino czerwone", "Begun cotton shirts", "",
+                                 "Amunicja", "Pistolet na klej", "<script>x</script>"]),
+    "contents_categories": st.sampled_from(["", "alcohol", "weapons;ammunition", "cash", "unknown"]),
+    "recipient_name": st.sampled_from(["Anna", ""]), "recipient_phone": phones, "recipient_email": st.sampled_from(["a@b.pl", "nope", ""]),
+    "recipient_street": st.sampled_from(["ul. Długa", "P.O. Box 12", "APO AE 09012", "Hôtel de Ville", "Hotel Ritz", ""]),
+    "recipient_building": st.sampled_from(["5", ""]), "recipient_city": st.sampled_from(["Wien", "Kraków", ""]),
+    "recipient_postcode": st.sampled_from(["1010", "31-042", "69003", "9000-123", "12", ""]),
+    "target_point": st.sampled_from(["AT1", ""]), "sender_name": st.sampled_from(["Sklep", ""]),
+    "sender_phone": phones, "sender_email": st.sampled_from(["s@x.pl", ""]),
+    "sender_is_consumer": st.sampled_from(["true", "false", "", "maybe"]),
+})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=st.lists(row_st, min_size=1, max_size=40), dup=st.booleans())
+def test_random_manifests_give_identical_findings(tmp_path_factory, rows: list[dict[str, Any]], dup: bool) -> None:
+    path = tmp_path_factory.mktemp("m") / "m.csv"
+    for i, r in enumerate(rows):
+        r["shipment_id"] = f"S{i if not (dup and i == len(rows) - 1) else 0}"
+    _write(path, rows)
+    rates = Rates(base="PLN", per_unit={"EUR": 4.3})
+    fast, slow = _both(path, family="inpost-international", env=EvalEnv(rates=rates, categories=POLICIES.categories),
+                       as_of=dt.date(2025, 12, 1))
+    _assert_same(fast, slow)
+
+
+def test_semicolon_decimal_comma_example_gives_identical_findings(tmp_path: Path) -> None:
+    from checker.paths import ROOT
+
+    fast, slow = _both(ROOT / "examples" / "manifest.csv", family="inpost-international")
+    _assert_same(fast, slow)
+    assert fast["summary"]["failed"] > 0
+
+
+def _cases() -> list[tuple[str, str, Path]]:
+    out = []
+    for fam in POLICIES.families.values():
+        for v in fam.versions:
+            if (Path(v.path) / "tests").is_dir():
+                out.append((fam.id, v.id, Path(v.path) / "tests"))
+    return out
+
+
+@pytest.mark.parametrize("family,version,tests_dir", _cases(), ids=lambda x: str(x).split("/")[-1] if isinstance(x, Path) else str(x))
+def test_every_policy_test_case_gives_identical_findings(tmp_path: Path, family: str, version: str, tests_dir: Path) -> None:
+    rows = []
+    for f in sorted(tests_dir.glob("*.yaml")):
+        for i, case in enumerate(load_yaml_file(f).data["cases"]):
+            rows.append({"shipment_id": f"{f.stem}-{i}", **case["shipment"]})
+    path = _write(tmp_path / "cases.csv", rows)
+    fast, slow = _both(path, family=family, version=version)
+    _assert_same(fast, slow)
+    assert slow["summary"]["shipments"] == len(rows)
+
+
+def test_polars_float_parser_rejects_what_the_row_reader_rejects() -> None:
+    """The fast path relies on this: only inf/nan are accepted by Polars and refused by the row-wise reader."""
+    import re
+
+    rx = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+    samples = ["1", "1.5", ".5", "5.", "+5", "-5", "1e5", "1E-3", "inf", "nan", "NaN", "infinity", "1_000", "0x10", "1.2.3",
+               "abc", "1e", "e5", "++5", "5-", "1d", "١٢", "１２", "1.5f", "0b1", " 1", "1 "]
+    parsed = pl.Series(samples).cast(pl.Float64, strict=False).to_list()
+    for text, value in zip(samples, parsed):
+        if value is not None and value == value and value not in (float("inf"), float("-inf")):
+            assert rx.match(text.strip()), text
