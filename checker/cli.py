@@ -19,7 +19,7 @@ from typing import Any
 from . import __version__
 from .errors import FatalInput, PolicyLoadError
 from .findings import RANK
-from .loader import load_policies, load_policies_or_fail
+from .loader import load_policies, load_policies_cached, load_policies_or_fail
 from .paths import policies_dir, schema_dir
 
 FORMATS = ("text", "json", "html", "junit", "sarif", "github")
@@ -67,9 +67,14 @@ def _render(fmt: str, result: Any) -> str:
             "github": render_github}[fmt](report)
 
 
-def _policies(args: argparse.Namespace):  # noqa: ANN202 - PolicySet
+def _policies(args: argparse.Namespace, verify: bool = False):  # noqa: ANN202 - PolicySet
+    """The policy tree; `check`, `diff`, `docs` and `list` use the validated cache, `test` verifies sources too."""
     root = Path(args.policies) if getattr(args, "policies", None) else policies_dir()
-    return load_policies_or_fail(root)
+    if verify:
+        return load_policies_or_fail(root)
+    if not root.is_dir():
+        raise FatalInput(f"Cannot read the policy folder {root}: it does not exist.")
+    return load_policies_cached(root)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -201,7 +206,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_test(args: argparse.Namespace) -> int:
     from .policytest import run_all
 
-    policies = _policies(args)
+    policies = _policies(args, verify=True)
     results, problems, cov = run_all(policies, args.paths or None)
     for p in problems:
         print(p)

@@ -132,8 +132,9 @@ def _date(value: Any) -> dt.date | None:
 
 
 class _Loader:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, verify_sources: bool = True) -> None:
         self.root = root
+        self.verify_sources = verify_sources
         self.problems: list[Problem] = []
 
     def read(self, path: Path, schema_file: str) -> LoadedYaml | None:
@@ -259,7 +260,8 @@ class _Loader:
                           clauses, rules, layers, tables, str(vdir), digest.hexdigest(), files,
                           {k: docs[0].mark_for("/" + k) for k in head})
         self.check_references(version, docs, categories)
-        self.check_sources(version, docs[0])
+        if self.verify_sources:
+            self.check_sources(version, docs[0])
         return version
 
     def collect(self, doc: LoadedYaml, base: str, data: dict[str, Any], default_source: dict[str, Any],
@@ -357,14 +359,56 @@ class _Loader:
             self.problem(quote.mark or head.mark_for(""), f"{quote.where}: {reason}")
 
 
-def load_policies(root: Path) -> tuple[PolicySet, list[Problem]]:
-    loader = _Loader(root)
+def load_policies(root: Path, verify_sources: bool = True) -> tuple[PolicySet, list[Problem]]:
+    """Load and validate the tree; `verify_sources` also checks sha256 and every quote against ../shared/seeds."""
+    loader = _Loader(root, verify_sources)
     policies = loader.load()
     return policies, loader.problems
 
 
-def load_policies_or_fail(root: Path) -> PolicySet:
-    policies, problems = load_policies(root)
+def load_policies_or_fail(root: Path, verify_sources: bool = True) -> PolicySet:
+    policies, problems = load_policies(root, verify_sources)
     if problems:
         raise PolicyLoadError([str(p) for p in problems])
+    return policies
+
+
+def _tree_digest(root: Path) -> str:
+    """Changes whenever a policy file, a schema or the checker's own code changes (size or mtime)."""
+    digest = hashlib.sha256()
+    code = Path(__file__).resolve().parent
+    for base in (root, schema_dir(), code):
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and path.suffix in (".yaml", ".yml", ".json", ".py"):
+                st = path.stat()
+                digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def load_policies_cached(root: Path) -> PolicySet:
+    """A validated PolicySet, from a cache when nothing changed: start-up matters for small pre-dispatch batches.
+
+    The cache holds only trees that passed validation; `checker validate` and `checker test` never use it.
+    Set CHECKER_CACHE_DIR to move it, or CHECKER_NO_CACHE=1 to bypass it.
+    """
+    import pickle
+    import tempfile
+
+    if os.environ.get("CHECKER_NO_CACHE"):
+        return load_policies_or_fail(root, verify_sources=False)
+    cache_dir = Path(os.environ.get("CHECKER_CACHE_DIR") or Path.home() / ".cache" / "parcel-policy-checker")
+    cached = cache_dir / f"policies-{_tree_digest(root.resolve())}.pickle"
+    try:
+        return pickle.loads(cached.read_bytes())
+    except Exception:  # noqa: BLE001 - no cache, or an unreadable one: load from the files
+        pass
+    policies = load_policies_or_fail(root, verify_sources=False)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(policies, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # a read-only home is no reason to fail a check
     return policies
