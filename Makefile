@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test venv docs bench schema clean lint
+.PHONY: demo test venv docs bench schema clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -34,6 +34,10 @@ test: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/checker docs --output docs/policies
 	$(BIN)/mkdocs build --strict
+
+## bench: 100 / 10 k / 100 k / 1 M rows through checker and the naive baseline; appends to bench/RESULTS.md
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 ## schema: regenerate schema/policy.schema.json from the rule kinds
 schema: $(STAMP)

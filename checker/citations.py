@@ -55,7 +55,9 @@ def unverified(v: Version, seeds: Path) -> list[tuple[Quote, str]]:
     bad = []
     for q in quotes_of(v):
         path = seeds / q.source
-        if not path.exists():
+        if "/" in q.source or "\\" in q.source or q.source in ("", ".", "..") or not path.resolve().is_relative_to(seeds.resolve()):
+            bad.append((q, f"source {q.source!r} must be a file name in {seeds}, not a path"))
+        elif not path.exists():
             bad.append((q, f"source document {q.source!r} is not in {seeds}"))
         elif normalise(q.text) not in _source_text(str(path)):
             bad.append((q, f"quote is not verbatim in {q.source}: \"{normalise(q.text)[:80]}\""))

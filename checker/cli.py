@@ -41,13 +41,30 @@ exit codes:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename, so a failure never leaves half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write via a temporary file in the same folder and rename, so a failure never leaves half a report.
+
+    Only regular files are replaced: renaming over /dev/null or a directory would destroy it.
+    """
+    if path.exists() and not path.is_file():
+        raise FatalInput(f"Cannot write report {path}: it exists and is not a regular file.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise FatalInput(f"Cannot write report {path}: {exc.strerror or exc}.") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
         os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise FatalInput(f"Cannot write report {path}: {exc.strerror or exc}.") from None
     except BaseException:
         try:
             os.unlink(tmp)

@@ -457,7 +457,6 @@ def select_rows(f: Frame, policies: PolicySet, engine: Engine) -> Any:
     evaluated once against exactly the rule set that applies to it, as the row-wise engine would.
     """
     pl = f.pl
-    env = engine.env
     fallback = engine.as_of or dt.datetime.now().date()
     default_family = engine.default_family
     fam_col = pl.col("service").fill_null(pl.lit(default_family)) if "service" in f.present else pl.lit(default_family)
@@ -552,29 +551,52 @@ def check_fast(path: str, engine: Engine, norm: Normaliser) -> tuple[int, Any, A
     except UnicodeDecodeError:
         return None
     lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    names = [h.strip().lower().lstrip("\ufeff") for h in header.split(delim)]
+    if len(set(names)) != len(names) or b"\r" in body.replace(b"\r\n", b""):
+        return None  # duplicate column names, or CR-only line ends: the row-wise reader explains those
     try:
         raw = pl.read_csv(body, separator=delim, infer_schema=False, has_header=True, quote_char='"', raise_if_empty=True,
                           truncate_ragged_lines=False)
+        # Ragged rows: Polars pads short rows silently, so count the separators of every line ourselves.
+        per_line = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
+                               infer_schema=False).with_row_index("i").slice(1)
     except Exception:  # noqa: BLE001 - anything unusual is read row-wise
         return None
-    if raw.height != lines - 1 or b"\n\n" in body or b"\r\n\r\n" in body:
+    if raw.height != lines - 1 or b"\n\n" in body or b"\r\n\r\n" in body or per_line.height != raw.height:
         return None  # quoted newlines or blank lines: record numbers are not line numbers; read row-wise
+    expected = len(names) - 1
+    # Separators inside quoted cells do not count (a doubled "" inside a quote pairs up the same way).
+    unquoted = pl.col("line").str.replace_all(r'"[^"]*"', "")
+    counts = per_line.select(unquoted.str.count_matches(delim, literal=True).alias("n"),
+                             unquoted.str.contains('"', literal=True).alias("q"))
+    ragged = counts["n"] != expected
+    if counts["q"].any():
+        return None  # an unbalanced quote: only the csv module can tell where the record ends
+    blank = raw.select(pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == "")).alias("b"))["b"]
     try:
         frame = Frame(pl, raw, decimal_comma=(delim != ","))
         selected = select_rows(frame, engine.policies, engine)
     except Exception:  # noqa: BLE001 - an expression Polars cannot run: the row-wise engine decides everything
         return None
+    selected = (selected | ragged) & ~blank  # blank rows are no shipments, as in the row-wise reader
     idx = selected.arg_true().to_list()
     header_cells = raw.columns
+    field_counts = counts["n"]
 
     def records() -> Any:
         sub = raw[idx] if idx else raw.head(0)
         for i, rec in zip(idx, sub.iter_rows()):
-            yield i + 2, dict(zip(header_cells, rec))
+            d = dict(zip(header_cells, rec))
+            n = field_counts[i]
+            if n > expected:
+                d["__extra_cells__"] = n - expected
+            elif n < expected:
+                d["__missing_cells__"] = expected - n
+            yield i + 2, d
 
     def passed() -> list[tuple[str, int]]:
         ids = frame.df["shipment_id"] if "shipment_id" in frame.present else None
-        keep = (~selected).arg_true().to_list()
+        keep = (~selected & ~blank).arg_true().to_list()
         return [(ids[i], i + 2) for i in keep] if ids is not None else []
 
     dialect = {"format": "csv", "encoding": encoding, "delimiter": {"\t": "tab"}.get(delim, delim),
@@ -583,5 +605,5 @@ def check_fast(path: str, engine: Engine, norm: Normaliser) -> tuple[int, Any, A
         key = name.strip().lower().lstrip("\ufeff")
         if key and key not in columns() and key not in aliases():
             norm.unknown[key] = norm.unknown.get(key, 0) + raw.height
-    return raw.height, records(), selected, dialect, passed
+    return raw.height - int(blank.sum()), records(), selected, dialect, passed
 

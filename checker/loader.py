@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -120,6 +121,27 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def _walk(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(pointer-ish path, leaf value) pairs of a rule, for checks no JSON Schema can express."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _walk(v, f"{prefix}/{k}" if prefix else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out += _walk(v, f"{prefix}/{i}")
+    else:
+        out.append((prefix, obj))
+    return out
+
+
+def _is_matches(raw: dict[str, Any], key: str) -> bool:
+    node: Any = raw
+    for part in key.split("/")[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return isinstance(node, dict) and node.get("op") == "matches"
+
+
 def _rule_marks(doc: LoadedYaml, ptr: str, rule: dict[str, Any]) -> dict[str, Mark]:
     marks = {k: doc.mark_for(f"{ptr}/{k}") for k in rule}
     for i, _ in enumerate(rule.get("also_cites", [])):
@@ -138,6 +160,9 @@ class _Loader:
         self.problems: list[Problem] = []
 
     def read(self, path: Path, schema_file: str) -> LoadedYaml | None:
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            self.problem(Mark(_display(path), 1, 1), f"refusing {path.name}: it leads outside the policy folder (a symlink?)")
+            return None
         try:
             doc = load_yaml_file(path, _display(path))
         except YamlError as exc:
@@ -342,6 +367,14 @@ class _Loader:
         for r in all_rules:
             if r.kind not in KINDS:
                 self.problem(r.origin, f"unknown rule kind '{r.kind}'")
+            for key, value in _walk(r.raw):
+                if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+                    self.problem(r.mark(key.split("/")[0]), f"rule '{r.id}': {key} is {value}, not a usable number")
+                if key.split("/")[-1] in ("pattern",) or (key.endswith("/value") and _is_matches(r.raw, key)):
+                    try:
+                        re.compile(str(value))
+                    except re.error as exc:
+                        self.problem(r.mark(key.split("/")[0]), f"rule '{r.id}': {key} is not a valid regular expression ({exc})")
 
     def check_sources(self, v: Version, head: LoadedYaml) -> None:
         seeds = seeds_dir()

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import phonenumbers
-import yaml
 
 from .errors import FatalInput
 from .findings import Finding, input_finding
@@ -55,15 +54,41 @@ class RawManifest:
     warnings: list[str] = field(default_factory=list)
 
 
+_MAGIC = {b"\x1f\x8b": "a gzip archive", b"PK\x03\x04": "a ZIP archive (an .xlsx workbook?) — export it as CSV",
+          b"%PDF": "a PDF document", b"\xd0\xcf\x11\xe0": "an old Excel/Office file — export it as CSV"}
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text without a BOM shows NULs in every other byte of ASCII characters."""
+    head = data[:4096]
+    if len(head) < 4 or head.count(b"\x00") < len(head) // 4:
+        return None
+    even, odd = head[0::2].count(b"\x00"), head[1::2].count(b"\x00")
+    return "utf-16-be" if even > odd else "utf-16-le"
+
+
 def _decode(data: bytes, path: str) -> tuple[str, str]:
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            raise FatalInput(f"Cannot read manifest {path}: it is {what}, not a CSV, JSON or YAML manifest.")
     if data.startswith(codecs.BOM_UTF8):
         return data[3:].decode("utf-8", errors="replace"), "utf-8 (with BOM)"
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         return data.decode("utf-16"), "utf-16"
+    utf16 = _utf16_without_bom(data)
     try:
-        return data.decode("utf-8"), "utf-8"
+        text = data.decode("utf-8")
+        if not utf16:
+            return text, "utf-8"  # a stray NUL inside a cell is just an odd character
     except UnicodeDecodeError:
         pass
+    if utf16:
+        try:
+            return data.decode(utf16), f"{utf16} (no BOM)"
+        except UnicodeDecodeError:
+            pass
+    if data[:4096].count(b"\x00") > 64:
+        raise FatalInput(f"Cannot read manifest {path}: it holds binary data (NUL bytes), not text.")
     # Not UTF-8: Polish spreadsheets export Windows-1250; every byte but five decodes, and those become U+FFFD.
     return data.decode("cp1250", errors="replace"), "windows-1250 (the file is not valid UTF-8)"
 
@@ -107,9 +132,14 @@ def _records_from(obj: Any, path: str, what: str) -> list[Any]:
     raise FatalInput(f"Cannot read manifest {path}: {what} must be a list of shipments or an object with a 'shipments' list.")
 
 
+def _int_or_text(digits: str) -> int | str:
+    """Integers beyond Python's conversion limit stay text; the cell then becomes an input finding, not a crash."""
+    return int(digits) if len(digits) <= 4000 else digits
+
+
 def _read_json(path: str, text: str, encoding: str) -> RawManifest:
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, parse_int=_int_or_text)
     except json.JSONDecodeError as exc:
         raise FatalInput(f"Cannot read manifest {path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}).") from None
     except RecursionError:
@@ -120,13 +150,18 @@ def _read_json(path: str, text: str, encoding: str) -> RawManifest:
 
 def _read_jsonl(path: str, text: str, encoding: str) -> RawManifest:
     def gen() -> Iterator[tuple[int, Any]]:
-        for lineno, line in enumerate(text.splitlines(), start=1):
+        # JSON Lines are separated by \n only; str.splitlines() would also split at U+2028 inside strings.
+        for lineno, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
-                yield lineno, json.loads(line)
-            except (json.JSONDecodeError, RecursionError) as exc:
-                yield lineno, _Broken(f"invalid JSON ({getattr(exc, 'msg', 'nested too deeply')})")
+                yield lineno, json.loads(line, parse_int=_int_or_text)
+            except json.JSONDecodeError as exc:
+                yield lineno, _Broken(f"invalid JSON ({exc.msg})")
+            except RecursionError:
+                yield lineno, _Broken("invalid JSON (nested too deeply)")
+            except ValueError as exc:
+                yield lineno, _Broken(f"unusable JSON value ({exc})")
     return RawManifest(path, Dialect("jsonl", encoding), gen())
 
 
@@ -151,9 +186,10 @@ class _Broken:
 def _read_csv(path: str, text: str, encoding: str) -> RawManifest:
     if not text.strip():
         raise FatalInput(f"Cannot read manifest {path}: the file is empty.")
-    first_line = text.split("\n", 1)[0]
+    first_line = text.splitlines()[0] if text else ""
     delim = _delimiter(first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -162,29 +198,44 @@ def _read_csv(path: str, text: str, encoding: str) -> RawManifest:
     dialect = Dialect("csv", encoding, {"\t": "tab"}.get(delim, delim), "," if delim != "," else ".")
     if delim != ",":
         dialect.note = "decimal comma accepted in numbers"
+    warnings: list[str] = []
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header):
+        key = h.lower()
+        if key in seen and key:
+            warnings.append(f"duplicate column '{h}' (columns {seen[key] + 1} and {i + 1}); the first one is used")
+        seen.setdefault(key, i)
+    keep = sorted(seen.values())  # first occurrence of every column name
+    dupes = [(i, seen[h.lower()]) for i, h in enumerate(header) if h and seen[h.lower()] != i]
 
-    def gen() -> Iterator[tuple[int, Any]]:
-        start = reader.line_num + 1
+    def records(rdr: Any, start: int) -> Iterator[tuple[int, Any]]:
+        """Records with the line each starts on; an unterminated quote is reported and parsing resumes on the next line."""
         while True:
             try:
-                cells = next(reader)
+                cells = next(rdr)
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield start, _Broken(f"not valid CSV ({exc})")
-                start = reader.line_num + 1
-                continue
+                yield start, _Broken(f"not valid CSV ({exc}); parsing resumes on the next line")
+                rest = "".join(lines[start:])  # lines[start] is the line after the broken record's first line
+                rdr = csv.reader(io.StringIO(rest, newline=""), delimiter=delim, strict=True)
+                offset = start
+                yield from ((offset + row, rec) for row, rec in records(rdr, 1))
+                return
             if not cells or all(not c.strip() for c in cells):
-                start = reader.line_num + 1
+                start = rdr.line_num + 1
                 continue
-            rec: dict[str, Any] = dict(zip(header, cells))
+            rec: dict[str, Any] = {header[i]: cells[i] for i in keep if i < len(cells)}
+            for i, first in dupes:
+                if i < len(cells) and first < len(cells) and cells[i].strip() != cells[first].strip():
+                    rec.setdefault("__conflicts__", []).append((header[first], cells[first], cells[i]))
             if len(cells) > len(header):
                 rec["__extra_cells__"] = len(cells) - len(header)
             elif len(cells) < len(header):
                 rec["__missing_cells__"] = len(header) - len(cells)
             yield start, rec
-            start = reader.line_num + 1
-    return RawManifest(path, dialect, gen())
+            start = rdr.line_num + 1
+    return RawManifest(path, dialect, records(reader, reader.line_num + 1), warnings)
 
 
 @dataclass
@@ -238,6 +289,11 @@ class Normaliser:
             if factor is not None:
                 value = value * factor
             values[name] = value
+        for column, used, other in rec.get("__conflicts__", []):
+            findings.append(input_finding(sid, row, column.lower(), "duplicate-column",
+                                          f"{self.path} row {row}, column {column}: duplicate column {column} holds different values "
+                                          f"('{_short(used)}' and '{_short(other)}'); the first is used",
+                                          actual=other, expected=f"the same value as the first {column} column"))
         if "__extra_cells__" in rec:
             findings.append(input_finding(sid, row, None, "ragged-row", f"{self.path} row {row}: {rec['__extra_cells__']} cell(s) more than the header has; the extra cells are ignored",
                                           severity="warning"))

@@ -75,7 +75,7 @@ def build() -> dict[str, Any]:
             "title": {"type": "string"},
             "quote": {"type": "string", "minLength": 1, "description": "Verbatim excerpt of the source document."},
             "language": {"type": "string", "description": "Language of the quote; default: the version's first source."},
-            "source": {"type": "string", "description": "Source file name; default: the version's first source."},
+            "source": {"type": "string", "pattern": r"^[^/\\]+$", "description": "Source file name; default: the version's first source."},
             "summary_en": {"type": "string"},
             "checkable": {"type": "boolean", "default": True, "description": "false: not mechanically checkable; kept for docs and diff."},
             "renumbered_from": {"type": "string", "description": "The clause id this text had in the previous version."},
@@ -90,7 +90,8 @@ def build() -> dict[str, Any]:
         "additionalProperties": False,
         "required": ["file", "language", "binding"],
         "properties": {
-            "file": {"type": "string"},
+            "file": {"type": "string", "pattern": r"^[^/\\]+$", "not": {"enum": [".", ".."]},
+                     "description": "A file name in the seeds folder; no paths."},
             "title": {"type": "string"},
             "language": {"type": "string"},
             "binding": {"type": "boolean"},

@@ -13,6 +13,8 @@ from .yamlio import LoadedYaml, YamlError, load_yaml_file
 
 def load_rates(path: str) -> Rates:
     p = Path(path)
+    if p.is_dir():
+        raise FatalInput(f"Cannot read rates file {path}: it is a directory, not a file.")
     if not p.is_file():
         raise FatalInput(f"Cannot read rates file {path}: the file does not exist.")
     try:
@@ -21,6 +23,10 @@ def load_rates(path: str) -> Rates:
                 doc = LoadedYaml(path, json.loads(p.read_text(encoding="utf-8")))
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise FatalInput(f"Cannot read rates file {path}: invalid JSON ({exc}).") from None
+            except RecursionError:
+                raise FatalInput(f"Cannot read rates file {path}: the JSON is nested too deeply.") from None
+            except ValueError as exc:
+                raise FatalInput(f"Cannot read rates file {path}: unusable JSON value ({exc}).") from None
         else:
             doc = load_yaml_file(p)
     except YamlError as exc:

@@ -45,6 +45,7 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
     if engine_mode != "rowwise" and fastpath.applicable(path, data, force=engine_mode == "columnar"):
         norm = Normaliser(shown, decimal_comma=True)
         fast = fastpath.check_fast(path, engine, norm)
+    reader_warnings: list[str] = []
     if fast is not None:
         total, records, _, dialect, passed_rest = fast
         norm.decimal_comma = dialect["decimal"] != "."
@@ -52,6 +53,7 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
         raw = read_manifest(path, data)
         norm = Normaliser(shown, decimal_comma=raw.dialect.decimal != ".")
         records, dialect, passed_rest = raw.records, raw.dialect.to_dict(), None
+        reader_warnings = raw.warnings
     findings: list[Finding] = []
     shipments: list[dict[str, Any]] = []
     counts = {"passed": 0, "failed": 0, "warning": 0}
@@ -80,7 +82,7 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
         counts["passed"] += total - rows
         rows = total
         passed = sorted(passed + passed_rest(), key=lambda x: x[1]) if want_passed else passed
-    warnings = []
+    warnings = list(reader_warnings)
     if norm.unknown:
         warnings.append("unknown columns kept and ignored: " + ", ".join(sorted(norm.unknown)))
     if waivers is not None and waivers.expired_used:

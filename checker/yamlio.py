@@ -86,14 +86,36 @@ def _collect_marks(node: yaml.Node, pointer: str, path: str, marks: dict[str, Ma
             _collect_marks(item, f"{pointer}/{i}", path, marks)
 
 
+MAX_DEPTH = 200
+
+
 class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that rejects anchors/aliases (no legitimate use in our files, and unbounded expansion)."""
+    """SafeLoader that rejects anchors/aliases (no legitimate use in our files, and unbounded expansion),
+    bounds nesting (a deep document would exhaust the stack) and keeps huge integers as text."""
+
+    _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.MarkedYAMLError(None, None, "aliases (*name) are not allowed in these files", event.start_mark)
-        return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                event = self.peek_event()
+                raise yaml.MarkedYAMLError(None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+        text = str(node.value).replace("_", "")
+        if len(text) > 4000:
+            return node.value  # beyond Python's int conversion limit: text, which the schema then rejects by type
+        return super().construct_yaml_int(node)
+
+
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:int", _NoAliasLoader.construct_yaml_int)
 
 
 def _mark_of(path: str, exc: yaml.YAMLError) -> Mark:
@@ -114,11 +136,19 @@ def load_yaml_text(text: str, path: str) -> LoadedYaml:
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise YamlError(_mark_of(path, exc), f"YAML syntax: {problem}") from None
+    except RecursionError:
+        raise YamlError(Mark(path, 1, 1), "the document is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise YamlError(Mark(path, 1, 1), f"unusable value ({exc})") from None
     finally:
         loader.dispose()
     marks: dict[str, Mark] = {}
-    _collect_marks(node, "", path, marks)
-    return LoadedYaml(path, _plain(data), marks)
+    try:
+        _collect_marks(node, "", path, marks)
+        plain = _plain(data)
+    except RecursionError:
+        raise YamlError(Mark(path, 1, 1), "the document is nested too deeply") from None
+    return LoadedYaml(path, plain, marks)
 
 
 def load_yaml_file(path: Path, display: str | None = None) -> LoadedYaml:

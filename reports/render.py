@@ -61,7 +61,19 @@ def group_findings(report: dict[str, Any], cap: int = SAMPLE_PER_RULE) -> list[d
     return out
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in list(range(0x00, 0x20)) + list(range(0x7f, 0xa0)) if c not in (0x0a,)}
+
+
+def printable(text: str) -> str:
+    """Terminal-safe text: control characters from manifest cells (ESC, BEL, CR …) are shown, not executed."""
+    return text.translate(_CONTROL)
+
+
 def render_text(report: dict[str, Any], limit: int = 20) -> str:
+    return printable(_render_text(report, limit))
+
+
+def _render_text(report: dict[str, Any], limit: int = 20) -> str:
     s = report["summary"]
     _, sentence = verdict(s)
     m = report["manifest"]

@@ -12,7 +12,7 @@ import pytest
 
 from checker.cli import main
 
-from conftest import CHECKER_BIN, REPO, SEEDS, line_of, parse_location, policy_text
+from conftest import CHECKER_BIN, SEEDS, line_of, parse_location, policy_text
 
 HEADER = "shipment_id,origin_country,destination_country,delivery_type,length_mm,width_mm,height_mm,weight_kg,recipient_phone,dispatch_at\n"
 

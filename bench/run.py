@@ -1,0 +1,73 @@
+"""`make bench`: manifests of 100, 10 k, 100 k and 1 M rows through `checker check --format json`, with wall
+time and peak memory from /usr/bin/time -v, the naive per-row jsonschema baseline on the same files, and the
+figures appended to bench/RESULTS.md with the machine and the date.
+
+BENCH_SIZES=100,10000 make bench   # a quicker subset
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data"
+BIN = Path(sys.executable).parent
+POLICY = "inpost-international@2025-11-20"
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    return f"{os.cpu_count()} cores, {mem_kb / 1024 / 1024:.1f} GiB, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def timed(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB, exit code) of one command, measured by /usr/bin/time -v."""
+    done = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", done.stderr)
+    h, m, s = (float(x) if x else 0.0 for x in wall.groups())
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    return h * 3600 + m * 60 + s, rss / 1024, done.returncode
+
+
+def main() -> int:
+    sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "100,10000,100000,1000000").split(",")]
+    DATA.mkdir(exist_ok=True)
+    rows = []
+    for n in sizes:
+        path = DATA / f"manifest-{n}.csv"
+        if not path.exists():
+            subprocess.run([sys.executable, str(HERE / "generate.py"), str(path), "--rows", str(n)], check=True)
+        size_mb = path.stat().st_size / 1e6
+        out = DATA / f"report-{n}.json"
+        wall, rss, code = timed([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json",
+                                 "--output", str(out), "--fail-on", "never", "--quiet"])
+        assert code == 0, f"checker failed on {path}"
+        naive = timed([sys.executable, str(HERE / "naive.py"), str(path)]) if n >= 10_000 else None
+        rows.append((n, size_mb, wall, rss, naive))
+        speedup = f"{naive[0] / wall:.1f}×" if naive else "—"
+        print(f"{n:>9} rows {size_mb:7.1f} MB  checker {wall:6.2f} s {rss:7.0f} MiB   naive "
+              f"{(f'{naive[0]:6.2f} s {naive[1]:6.0f} MiB' if naive else '—'):>20}  speed-up {speedup}", flush=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"\n## {stamp}\n", f"Machine: {machine()}.", f"Policy: `{POLICY}` (full), CSV → JSON, `--engine auto`.\n",
+             "| rows | CSV MB | checker wall s | checker peak RSS MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for n, size_mb, wall, rss, naive in rows:
+        lines.append(f"| {n:,} | {size_mb:.1f} | {wall:.2f} | {rss:.0f} | {f'{naive[0]:.2f}' if naive else '—'} | "
+                     f"{f'{naive[1]:.0f}' if naive else '—'} | {f'{naive[0] / wall:.1f}×' if naive else '—'} |")
+    with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    print(f"Appended to {HERE / 'RESULTS.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
