@@ -1,6 +1,7 @@
-"""The naive baseline the issue measures against: csv.DictReader and jsonschema.validate on every row.
+"""The naive baseline the issue measures against: csv.DictReader and a jsonschema validator on every row.
 
-`jsonschema.validate` builds a validator on every call, exactly the anti-pattern the checker avoids.
+A validator is built for every row (the anti-pattern the checker avoids); the schema itself is not re-checked
+each time, which `jsonschema.validate` would also do and which would make the baseline far slower still.
 """
 
 from __future__ import annotations
@@ -40,9 +41,7 @@ def main(path: str) -> int:
     errors = 0
     with open(path, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh, delimiter=";"):
-            try:
-                jsonschema.validate(convert(row), SCHEMA)
-            except jsonschema.ValidationError:
+            if not jsonschema.Draft202012Validator(SCHEMA).is_valid(convert(row)):
                 errors += 1
     print(json.dumps({"invalid_rows": errors}))
     return 0

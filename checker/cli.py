@@ -73,15 +73,18 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _render(fmt: str, result: Any) -> str:
+def _render(fmt: str, result: Any, docs_url: str | None = None) -> str:
     from reports import render_html, render_json, render_text
     from reports.ci import render_github, render_junit, render_sarif
 
     report = result.report
     if fmt == "junit":
         return render_junit(report, result.passed)
-    return {"text": render_text, "json": render_json, "html": render_html, "sarif": render_sarif,
-            "github": render_github}[fmt](report)
+    if fmt == "html":
+        return render_html(report, docs_base=docs_url)
+    if fmt == "sarif":
+        return render_sarif(report, docs_base=docs_url)
+    return {"text": render_text, "json": render_json, "github": render_github}[fmt](report)
 
 
 def _policies(args: argparse.Namespace, verify: bool = False):  # noqa: ANN202 - PolicySet
@@ -134,7 +137,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"checker: read {r['manifest']['rows']} rows from {r['manifest']['path']} ({r['manifest']['dialect']}); "
               f"policies {', '.join(p['family'] + '@' + p['version'] for p in r['policies']) or 'none'}", file=sys.stderr)
     if len(formats) == 1 and not args.output_dir:
-        text = _render(formats[0], result)
+        text = _render(formats[0], result, args.docs_url)
         if args.output:
             _write_atomic(Path(args.output), text)
             if not args.quiet and formats[0] != "text":
@@ -143,7 +146,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
     else:
         out_dir = Path(args.output_dir)
-        rendered = {fmt: _render(fmt, result) for fmt in dict.fromkeys(formats)}
+        rendered = {fmt: _render(fmt, result, args.docs_url) for fmt in dict.fromkeys(formats)}
         for fmt, text in rendered.items():
             _write_atomic(out_dir / f"report.{EXT[fmt]}", text)
         if not args.quiet:
@@ -317,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="write the single format to this file instead of standard output")
     p.add_argument("--output-dir", help="write report.<ext> for every --format into this folder")
     p.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default="error")
+    p.add_argument("--docs-url", help="base URL of the rule docs site (e.g. https://docs.example/policies): HTML and SARIF link each rule to its page")
     p.add_argument("--engine", choices=("auto", "rowwise", "columnar"), default="auto",
                    help="auto: columnar selection for large CSV files, row-wise otherwise (same findings either way)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")

@@ -150,5 +150,6 @@ def render_github(report: dict[str, Any]) -> str:
         lines.append(f"::{cmd[f['severity']]} file={_gh_prop(path)},line={f['row']},title={_gh_prop(title)}::"
                      f"{_gh_data(f['shipment_id'] + ': ' + f['message'] + _cite(f))}")
     s = report["summary"]
-    lines.append(f"{s['shipments']} shipments: {s['passed']} passed, {s['failed']} failed, {s['warned']} with warnings only")
+    waived = f", {s['waived']} findings waived" if s.get("waived") else ""
+    lines.append(f"{s['shipments']} shipments: {s['passed']} passed, {s['failed']} failed, {s['warned']} with warnings only{waived}")
     return "\n".join(lines) + "\n"

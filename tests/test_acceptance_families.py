@@ -116,3 +116,32 @@ def test_waivers_are_shown_and_counted_in_every_format(tmp_path: Path, capsys) -
     assert any("(waived)" in (c.system_out or "") for suite in xml for c in suite)
     # The waived shipment no longer fails for that rule: ZAM-2025-0015 had only the declared-size warning.
     assert all(s["shipment_id"] != "ZAM-2025-0015" or s["status"] == "passed" for s in report["shipments"])
+
+
+def test_versions_are_picked_by_dispatch_date(tmp_path: Path, capsys) -> None:
+    """PL→AT door: 2025-11-19 falls under 2024-09-02 (Austria not served), 2025-11-20 under 2025-11-20; 2024-01-15 under none."""
+    m = tmp_path / "d.csv"
+    row = (";PL;AT;door;locker;300;200;100;2;box;80;EUR;Books;Lukas Gruber;+43 664 1234567;l@example.at;Hauptstrasse;5;Wien;1010;"
+           "Sklep;+48 512 345 678;s@example.pl\n")
+    m.write_text("shipment_id;dispatch_at;origin_country;destination_country;delivery_type;dropoff_type;length_mm;width_mm;height_mm;"
+                 "weight_kg;shape;declared_value;value_currency;contents;recipient_name;recipient_phone;recipient_email;recipient_street;"
+                 "recipient_building;recipient_city;recipient_postcode;sender_name;sender_phone;sender_email\n"
+                 + "D-19;2025-11-19T12:00" + row + "D-20;2025-11-20T12:00" + row + "D-OLD;2024-01-15" + row, encoding="utf-8")
+    _, report = _json(capsys, str(m), "--policy", "inpost-international")
+    by: dict[str, list[dict]] = {}
+    for f in report["findings"]:
+        by.setdefault(f["shipment_id"], []).append(f)
+    assert any(f["rule_id"] == "lane-served" and f["policy"]["version"] == "2024-09-02" for f in by["D-19"])
+    assert "D-20" not in by
+    assert [f["rule_id"] for f in by["D-OLD"]] == ["no-version-in-force"]
+
+
+def test_findings_link_to_their_rule_docs(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    assert main(["check", str(EX / "manifest.csv"), "--policy", "inpost-international", "--docs-url", "https://docs.example/policies",
+                 "--format", "html", "--format", "sarif", "--output-dir", str(out), "--quiet"]) == 1
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'href="https://docs.example/policies/inpost-international/2025-11-20/#locker-size"' in html
+    sarif = json.loads((out / "report.sarif").read_text(encoding="utf-8"))
+    uris = {r.get("helpUri") for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert "https://docs.example/policies/inpost-international/2025-11-20/#lane-served" in uris
