@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
+import browser
 from checker.cli import main
 from checker.paths import ROOT
 
@@ -86,14 +85,8 @@ def test_docs_site_builds_strictly_and_shows_the_austrian_point_table(tmp_path: 
     built = subprocess.run([str(BIN / "mkdocs"), "build", "--strict", "--quiet", "-d", str(site)], cwd=ROOT, capture_output=True, text=True)
     assert built.returncode == 0, built.stdout + built.stderr
     html = site / "policies" / "inpost-international" / "2025-11-20" / "index.html"
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not browser:
-        pytest.fail("Chromium is needed for the browser test: `apt-get install chromium` (.ci/run does this).")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0
-    text = " ".join(dom.stdout.split())
+    dom = browser.dump_dom(html.as_uri(), tmp_path / "profile")
+    text = " ".join(dom.split())
     # The Austrian point table of § 4 ust. 3 a), with the numbers of the source.
     assert "10 × 90 × 140" in text and "80 × 380 × 610" in text and "190 × 380 × 610" in text and "370 × 380 × 610" in text
     assert "Austria Gabaryt „A” 10 x 90 x 140 80 x 380 x 610 25" in text

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+
+import browser
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -533,21 +535,8 @@ def test_policy_tree(case: dict[str, Any], tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------------
 # Reports: the HTML executes no injected script, terminal output carries no control sequences
 # ------------------------------------------------------------------------------------------------
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("Chromium is needed for the browser test: `apt-get install chromium` (.ci/run does this).")
-
-
 def _dump_dom(html: Path, tmp_path: Path) -> str:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-             "--virtual-time-budget=3000"]
-    dom = subprocess.run([_chromium(), *flags, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    return dom.stdout
+    return browser.dump_dom(html.as_uri(), tmp_path / "profile", "--virtual-time-budget=3000")
 
 
 def _body_tag(dom: str) -> str:

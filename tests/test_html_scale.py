@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
-
+import browser
 from reports import render_html
 
 
@@ -51,14 +48,7 @@ def test_million_rows_five_percent_failing_stays_small_and_capped(tmp_path: Path
 
 
 def _dump(path: Path, fragment: str) -> str:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not browser:
-        pytest.fail("Chromium is needed for the browser test: `apt-get install chromium` (.ci/run does this).")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={path.parent / 'profile'}"]
-    done = subprocess.run([browser, *flags, "--dump-dom", path.as_uri() + fragment], capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    return browser.dump_dom(path.as_uri() + fragment, path.parent / "profile")
 
 
 def test_filters_from_the_address_hide_other_rules(tmp_path: Path) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from jsonschema import Draft202012Validator
 
+import browser
 from checker.cli import main
 from checker.paths import ROOT, schema_dir
 
@@ -60,14 +58,6 @@ def test_every_format_agrees_on_counts(tmp_path: Path) -> None:
     assert not list(out.glob(".*.tmp")), "temporary files must not be left behind"
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("Chromium is needed for the browser test: `apt-get install chromium` (.ci/run does this).")
-
-
 def test_html_report_in_headless_chromium_shows_clause_and_quote(tmp_path: Path) -> None:
     manifest = tmp_path / "m.csv"
     manifest.write_text(
@@ -77,13 +67,7 @@ def test_html_report_in_headless_chromium_shows_clause_and_quote(tmp_path: Path)
     html_path = tmp_path / "report.html"
     code = main(["check", str(manifest), "--policy", "inpost-international", "--format", "html", "--output", str(html_path), "--quiet"])
     assert code == 1
-    browser = _chromium()
-    profile = tmp_path / "profile"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", html_path.as_uri()], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    rendered = dom.stdout
+    rendered = browser.dump_dom(html_path.as_uri(), tmp_path / "profile")
     assert "§4.3" in rendered
     assert "Austria Gabaryt „A” 10 x 90 x 140 80 x 380 x 610 25" in " ".join(rendered.split())
     assert "AT-POINT-1" in rendered
@@ -91,6 +75,5 @@ def test_html_report_in_headless_chromium_shows_clause_and_quote(tmp_path: Path)
     # The filter script ran: it writes a status line.
     assert "sample findings shown" in rendered
     shot = tmp_path / "report.png"
-    subprocess.run([browser, *flags, "--window-size=1280,1600", f"--screenshot={shot}", html_path.as_uri()],
-                   capture_output=True, text=True, timeout=120)
+    browser.run(html_path.as_uri(), tmp_path / "profile", "--window-size=1280,1600", f"--screenshot={shot}")
     assert shot.exists() and shot.stat().st_size > 10_000
