@@ -533,7 +533,7 @@ def _version_selection(f: Frame, part: Any, v: Version, engine: Engine) -> Any:
 # --------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------
-def check_fast(path: str, engine: Engine, norm: Normaliser) -> tuple[int, Any, Any, dict[str, Any], Callable[[], list[tuple[str, int]]]] | None:
+def check_fast(path: str, engine: Engine, norm: Normaliser) -> tuple[int, Any, dict[str, Any], Callable[[], list[tuple[str, int]]]] | None:
     """(rows, iterator of (row, raw record) for selected rows, dialect dict, lazy passed list), or None to fall back."""
     try:
         import polars as pl
@@ -605,5 +605,5 @@ def check_fast(path: str, engine: Engine, norm: Normaliser) -> tuple[int, Any, A
         key = name.strip().lower().lstrip("\ufeff")
         if key and key not in columns() and key not in aliases():
             norm.unknown[key] = norm.unknown.get(key, 0) + raw.height
-    return raw.height - int(blank.sum()), records(), selected, dialect, passed
+    return raw.height - int(blank.sum()), records(), dialect, passed
 

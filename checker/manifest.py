@@ -188,7 +188,6 @@ def _read_csv(path: str, text: str, encoding: str) -> RawManifest:
         raise FatalInput(f"Cannot read manifest {path}: the file is empty.")
     first_line = text.splitlines()[0] if text else ""
     delim = _delimiter(first_line)
-    lines = text.splitlines(keepends=True)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
     try:
         header = next(reader)
@@ -217,7 +216,8 @@ def _read_csv(path: str, text: str, encoding: str) -> RawManifest:
                 return
             except csv.Error as exc:
                 yield start, _Broken(f"not valid CSV ({exc}); parsing resumes on the next line")
-                rest = "".join(lines[start:])  # lines[start] is the line after the broken record's first line
+                # Only after an unterminated quote is the text split into lines again: never on the normal path.
+                rest = "".join(text.splitlines(keepends=True)[start:])  # the lines after the broken record's first line
                 rdr = csv.reader(io.StringIO(rest, newline=""), delimiter=delim, strict=True)
                 offset = start
                 yield from ((offset + row, rec) for row, rec in records(rdr, 1))

@@ -119,10 +119,9 @@ def _run_case(policies: PolicySet, v: Version, file: str, index: int, case: dict
             unmatched.remove(hit)
     for f in unmatched:
         problems.append(f"unexpected finding {f.rule_id} ({(f.clause or {}).get('id')}): {f.message}")
-    fired_here = {(f.rule_id, _layer_key(f.layer, f.exception)) for f in ev.findings if f.policy and f.policy.get("version") == v.id}
-    for f in ev.findings:
-        if f.policy and f.policy.get("family") == v.family and f.policy.get("version") == v.id:
-            cov.fired.add((v.label, f.rule_id, _layer_key(f.layer, f.exception)))
+    fired_here = {(f.rule_id, _layer_key(f.layer, f.exception)) for f in ev.findings
+                  if f.policy and f.policy.get("family") == v.family and f.policy.get("version") == v.id}
+    cov.fired |= {(v.label, rid, layer_key) for rid, layer_key in fired_here}
     for label, rid, layer_key in ev.applied_keys:
         if label == v.label and (rid, layer_key) not in fired_here:
             cov.passed.add((label, rid, layer_key))

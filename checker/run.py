@@ -47,7 +47,7 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
         fast = fastpath.check_fast(path, engine, norm)
     reader_warnings: list[str] = []
     if fast is not None:
-        total, records, _, dialect, passed_rest = fast
+        total, records, dialect, passed_rest = fast
         norm.decimal_comma = dialect["decimal"] != "."
     else:
         raw = read_manifest(path, data)
