@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import __version__
 from .errors import FatalInput, PolicyLoadError
@@ -40,7 +40,7 @@ exit codes:
 """
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: "str | Callable[[Any], None]") -> None:
     """Write via a temporary file in the same folder and rename, so a failure never leaves half a report.
 
     Only regular files are replaced: renaming over /dev/null or a directory would destroy it.
@@ -54,7 +54,10 @@ def _write_atomic(path: Path, text: str) -> None:
         raise FatalInput(f"Cannot write report {path}: {exc.strerror or exc}.") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            if callable(text):
+                text(fh)  # streamed (the JSON report of a large run is never one string in memory)
+            else:
+                fh.write(text)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
@@ -73,18 +76,21 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _render(fmt: str, result: Any, docs_url: str | None = None) -> str:
-    from reports import render_html, render_json, render_text
+def _render(fmt: str, result: Any, docs_url: str | None = None) -> "str | Callable[[Any], None]":
+    from reports import render_html, render_text
     from reports.ci import render_github, render_junit, render_sarif
+    from reports.render import write_json
 
     report = result.report
+    if fmt == "json":
+        return lambda fh: write_json(report, fh)
     if fmt == "junit":
         return render_junit(report, result.passed)
     if fmt == "html":
         return render_html(report, docs_base=docs_url)
     if fmt == "sarif":
         return render_sarif(report, docs_base=docs_url)
-    return {"text": render_text, "json": render_json, "github": render_github}[fmt](report)
+    return {"text": render_text, "github": render_github}[fmt](report)
 
 
 def _policies(args: argparse.Namespace, verify: bool = False):  # noqa: ANN202 - PolicySet
@@ -143,7 +149,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             if not args.quiet and formats[0] != "text":
                 sys.stdout.write(_render("text", result))
         else:
-            sys.stdout.write(text)
+            text(sys.stdout) if callable(text) else sys.stdout.write(text)
     else:
         out_dir = Path(args.output_dir)
         rendered = {fmt: _render(fmt, result, args.docs_url) for fmt in dict.fromkeys(formats)}

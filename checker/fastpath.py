@@ -1,5 +1,5 @@
-"""The columnar fast path: rules compiled once into Polars expressions that *select* the rows
-that may break something; only those rows go through the row-wise engine, which explains them.
+"""Rules compiled into Polars expressions that *select* the rows that may break them; checker/columnar.py
+explains the selected rows with the row-wise engine's own code.
 
 Why Polars: it reads a 1 M-row CSV in well under a second on two cores, evaluates the
 compiled predicates column-wise in Rust, and needs no server or SQL generation; DuckDB was
@@ -18,121 +18,32 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable
 
 import phonenumbers
 
 from .categories import Categories
-from .engine import Engine
-from .manifest import _KNOWN_COUNTRIES, Normaliser, _decode, _delimiter
-from .manifest_columns import aliases, columns, currency_field_of
-from .model import PolicySet, Rule, Version
+from .manifest_columns import columns, currency_field_of
+from .model import Rule
 from .shipment import DERIVED, EvalEnv
 
-FAST_MIN_BYTES = 2_000_000  # below this the row-wise engine is as fast as importing Polars
-_DATE_RX = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 
 
 class NotCompilable(Exception):
     """This rule or predicate has no exact column expression; its rows go to the row-wise engine."""
 
 
-def applicable(path: str, data: bytes | None, force: bool = False) -> bool:
-    if data is not None or Path(path).suffix.lower() not in (".csv", ".txt", ""):
-        return False
-    try:
-        return force or Path(path).stat().st_size >= FAST_MIN_BYTES
-    except OSError:
-        return False
-
-
 # --------------------------------------------------------------------------------------------
 # Reading and normalising columns
 # --------------------------------------------------------------------------------------------
 class Frame:
-    """Parsed columns (canonical names) plus the mask of rows whose cells need the row-wise reader."""
+    """The converted columns of a chunk (canonical names); built by checker/columnar.py."""
 
-    def __init__(self, pl: Any, raw: Any, decimal_comma: bool) -> None:
-        self.pl = pl
-        self.raw = raw
-        self.n = raw.height
-        cols, alias = columns(), aliases()
-        exprs: list[Any] = []
-        suspect: list[Any] = []
-        present: dict[str, str] = {}
-        for name in raw.columns:
-            key = name.strip().lower().lstrip("\ufeff")
-            if key in cols and key not in present.values():
-                present[name] = key
-            elif key in alias and alias[key][0] not in present.values():
-                present[name] = key
-        self.present = set(present.values())
-        for src, key in present.items():
-            canon, factor = alias.get(key, (key, None))
-            spec = cols[canon]
-            text = pl.col(src).str.strip_chars()
-            empty = text.is_null() | (text == "")
-            value, bad = self._convert(text, spec, decimal_comma)
-            if factor is not None:
-                value = value * factor
-            exprs.append(pl.when(empty).then(None).otherwise(value).alias(canon))
-            suspect.append(~empty & bad)
-        flags = pl.any_horizontal(suspect) if suspect else pl.lit(False)
-        both = raw.select(exprs + [flags.alias("__input_mask__")])
-        self.input_mask = both["__input_mask__"]
-        self.df = both.drop("__input_mask__")
-        self.countries: set[str] = set()
-        for c in ("origin_country", "destination_country"):
-            if c in self.present:
-                self.countries |= {x for x in self.df[c].unique().to_list() if x}
-        if "shipment_id" in self.present:
-            ids = self.df["shipment_id"]
-            self.input_mask = self.input_mask | ids.is_null() | ids.is_duplicated()
-        else:
-            self.input_mask = self.input_mask | True
-
-    def _convert(self, text: Any, spec: dict[str, Any], decimal_comma: bool) -> tuple[Any, Any]:
-        pl = self.pl
-        xtype = spec.get("x-type") or spec.get("type") or "string"
-        if "enum" in spec:
-            norm = text.str.to_lowercase().str.replace_all("-", "_", literal=True).str.replace_all(" ", "_", literal=True)
-            return norm, ~norm.is_in(spec["enum"])
-        if xtype == "number":
-            cleaned = text.str.replace_all("\u00a0", "", literal=True).str.replace_all(" ", "", literal=True)
-            if decimal_comma:
-                cleaned = cleaned.str.replace(",", ".", literal=True)
-            # Polars' float parser rejects every form the row-wise reader rejects except inf/nan, caught below
-            # (tests/test_fastpath.py pins this); non-ASCII digits it rejects are read row-wise.
-            value = cleaned.cast(pl.Float64, strict=False)
-            bad = value.is_null() | value.is_nan() | value.is_infinite() | (value.abs() > 1e12)
-            if "exclusiveMinimum" in spec:
-                bad = bad | (value <= spec["exclusiveMinimum"])
-            if "minimum" in spec:
-                bad = bad | (value < spec["minimum"])
-            return value, bad.fill_null(True)
-        if xtype == "boolean":
-            low = text.str.to_lowercase()
-            truthy = ["true", "yes", "y", "1", "tak", "t", "x", "sim", "oui", "si", "ja", "igen"]
-            falsy = ["false", "no", "n", "0", "nie", "f", "não", "nao", "non", "nein", "nem"]
-            return low.is_in(truthy), ~(low.is_in(truthy) | low.is_in(falsy))
-        if xtype == "datetime":
-            # Only plain local dates/times are compiled; anything else (offsets, odd formats) is read row-wise.
-            ok = text.str.contains(_DATE_RX).fill_null(False)
-            full = pl.when(text.str.len_chars() == 10).then(text + "T00:00:00") \
-                .when(text.str.len_chars() == 16).then(text + ":00").otherwise(text).str.replace(" ", "T", literal=True)
-            value = full.str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False)
-            return value, ~ok | value.is_null()
-        if xtype == "country":
-            up = text.str.to_uppercase()
-            return up, ~up.is_in(sorted(_KNOWN_COUNTRIES))
-        if xtype == "list":
-            return text.str.to_lowercase().str.split(";").list.eval(pl.element().str.strip_chars()), pl.lit(False)
-        out = text.str.to_uppercase() if spec.get("x-upper") else text
-        pattern = spec.get("pattern")
-        if pattern:
-            return out, ~out.str.contains(pattern).fill_null(False)
-        return out, pl.lit(False)
+    pl: Any
+    df: Any
+    present: set[str]
+    countries: set[str]
+    n: int
 
     def col(self, name: str) -> Any:
         pl = self.pl
@@ -434,176 +345,3 @@ def _rust_regex(pattern: str, widen: bool) -> str:
                 break
         pattern = pattern[: m.start()] + pattern[i:]
     return "(?i)" + pattern
-
-
-# --------------------------------------------------------------------------------------------
-# Selection: which rows need the row-wise engine
-# --------------------------------------------------------------------------------------------
-def _rules_mask(f: Frame, rules: list[Rule], env: EvalEnv, categories: Categories) -> Any:
-    pl = f.pl
-    parts = []
-    for r in rules:
-        try:
-            parts.append((predicate_expr(f, r.when, env) | _rate_unknown(f, r.when, env)) & kind_expr(f, r, env, categories))
-        except NotCompilable:
-            parts.append(pl.lit(True))
-    return pl.any_horizontal(parts) if parts else pl.lit(False)
-
-
-def select_rows(f: Frame, policies: PolicySet, engine: Engine) -> Any:
-    """Boolean Series: True for every row that may produce a finding.
-
-    Rows are first partitioned by (family, version, origin layer, destination layer), so each row is
-    evaluated once against exactly the rule set that applies to it, as the row-wise engine would.
-    """
-    pl = f.pl
-    fallback = engine.as_of or dt.datetime.now().date()
-    default_family = engine.default_family
-    fam_col = pl.col("service").fill_null(pl.lit(default_family)) if "service" in f.present else pl.lit(default_family)
-    day = (pl.col("dispatch_at").dt.date() if "dispatch_at" in f.present else pl.lit(None, dtype=pl.Date)).fill_null(pl.lit(fallback))
-    df = f.df.with_row_index("__i").with_columns(fam_col.cast(pl.String).alias("__fam"), day.alias("__day"))
-    selected = [f.input_mask.arg_true()]
-    unresolved = df.select("__i")
-    for fid in df["__fam"].unique().to_list():
-        fam = policies.family(fid) if fid else None
-        if fam is None:
-            continue  # unknown or missing family: left in `unresolved`, selected for its resolution finding
-        rows = df.filter(pl.col("__fam") == fid)
-        version_of = pl.lit(None, dtype=pl.String)
-        if engine.pinned and fid == default_family:
-            version_of = pl.lit(engine.pinned)
-        else:
-            undated = fam.undated()
-            if undated is not None:
-                version_of = pl.lit(undated.id)
-            for v in fam.dated():
-                until = fam.until_of(v)
-                cond = pl.col("__day") >= pl.lit(v.effective_from)
-                if until is not None:
-                    cond = cond & (pl.col("__day") < pl.lit(until))
-                version_of = pl.when(cond).then(pl.lit(v.id)).otherwise(version_of)
-        rows = rows.with_columns(version_of.alias("__ver"))
-        resolved = rows.filter(pl.col("__ver").is_not_null())
-        unresolved = unresolved.join(resolved.select("__i"), on="__i", how="anti")
-        for vid in resolved["__ver"].unique().to_list():
-            v = fam.version(vid)
-            part = resolved.filter(pl.col("__ver") == vid)
-            selected.append(_version_selection(f, part, v, engine))
-        for ov in policies.overlays_for(fid):
-            for ov_v in ov.versions:
-                if ov_v.effective_from is None:
-                    continue
-                until = ov.until_of(ov_v)
-                cond = pl.col("__day") >= pl.lit(ov_v.effective_from - dt.timedelta(days=1))
-                if until is not None:
-                    cond = cond & (pl.col("__day") <= pl.lit(until + dt.timedelta(days=1)))
-                part = rows.filter(cond)
-                if part.height:
-                    selected.append(_version_selection(f, part, ov_v, engine))
-    selected.append(unresolved["__i"])
-    idx = pl.concat([s.cast(pl.UInt32) for s in selected]).unique()
-    mask = pl.Series("m", [False] * f.n, dtype=pl.Boolean)
-    if idx.len():
-        mask = mask.scatter(idx, True)
-    return mask
-
-
-def _version_selection(f: Frame, part: Any, v: Version, engine: Engine) -> Any:
-    """Row indices of `part` (rows of version `v`) that may break one of its rules, layers and agreement included."""
-    pl = f.pl
-    env, cats = engine.env, engine.policies.categories
-    dest_layer = sorted({c for ly in v.layers if ly.applies_to == "destination" for c in ly.countries})
-    origin_layer = sorted({c for ly in v.layers if ly.applies_to == "origin" for c in ly.countries})
-    dest, origin = f.col("destination_country"), f.col("origin_country")
-    keyed = part.with_columns(
-        pl.when(dest.is_in(dest_layer)).then(dest).otherwise(pl.lit(None, dtype=pl.String)).alias("__dk") if dest_layer and "destination_country" in f.present else pl.lit(None, dtype=pl.String).alias("__dk"),
-        pl.when(origin.is_in(origin_layer)).then(origin).otherwise(pl.lit(None, dtype=pl.String)).alias("__ok") if origin_layer and "origin_country" in f.present else pl.lit(None, dtype=pl.String).alias("__ok"),
-    )
-    out = []
-    for sub in keyed.partition_by(["__ok", "__dk"], maintain_order=False):
-        o_key, d_key = sub["__ok"][0], sub["__dk"][0]
-        rules = v.effective_rules(o_key, d_key)
-        if engine.agreement is not None:
-            rules = engine.agreement.apply(v, rules)
-        hit = sub.filter(_rules_mask(f, rules, env, cats).fill_null(True))
-        out.append(hit["__i"])
-    return pl.concat(out) if out else pl.Series("__i", [], dtype=pl.UInt32)
-
-
-# --------------------------------------------------------------------------------------------
-# The run
-# --------------------------------------------------------------------------------------------
-def check_fast(path: str, engine: Engine, norm: Normaliser) -> tuple[int, Any, dict[str, Any], Callable[[], list[tuple[str, int]]]] | None:
-    """(rows, iterator of (row, raw record) for selected rows, dialect dict, lazy passed list), or None to fall back."""
-    try:
-        import polars as pl
-    except ImportError:  # pragma: no cover - polars is a declared dependency
-        return None
-    data = Path(path).read_bytes()
-    text, encoding = _decode(data[:65536], path) if data[:3] != b"\xef\xbb\xbf" else (data[3:65539].decode("utf-8", "replace"), "utf-8 (with BOM)")
-    if not encoding.startswith("utf-8"):
-        return None
-    header = text.split("\n", 1)[0].rstrip("\r")
-    delim = _delimiter(header)
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-    names = [h.strip().lower().lstrip("\ufeff") for h in header.split(delim)]
-    if len(set(names)) != len(names) or b"\r" in body.replace(b"\r\n", b""):
-        return None  # duplicate column names, or CR-only line ends: the row-wise reader explains those
-    try:
-        raw = pl.read_csv(body, separator=delim, infer_schema=False, has_header=True, quote_char='"', raise_if_empty=True,
-                          truncate_ragged_lines=False)
-        # Ragged rows: Polars pads short rows silently, so count the separators of every line ourselves.
-        per_line = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
-                               infer_schema=False).with_row_index("i").slice(1)
-    except Exception:  # noqa: BLE001 - anything unusual is read row-wise
-        return None
-    if raw.height != lines - 1 or b"\n\n" in body or b"\r\n\r\n" in body or per_line.height != raw.height:
-        return None  # quoted newlines or blank lines: record numbers are not line numbers; read row-wise
-    expected = len(names) - 1
-    # Separators inside quoted cells do not count (a doubled "" inside a quote pairs up the same way).
-    unquoted = pl.col("line").str.replace_all(r'"[^"]*"', "")
-    counts = per_line.select(unquoted.str.count_matches(delim, literal=True).alias("n"),
-                             unquoted.str.contains('"', literal=True).alias("q"))
-    ragged = counts["n"] != expected
-    if counts["q"].any():
-        return None  # an unbalanced quote: only the csv module can tell where the record ends
-    blank = raw.select(pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == "")).alias("b"))["b"]
-    try:
-        frame = Frame(pl, raw, decimal_comma=(delim != ","))
-        selected = select_rows(frame, engine.policies, engine)
-    except Exception:  # noqa: BLE001 - an expression Polars cannot run: the row-wise engine decides everything
-        return None
-    selected = (selected | ragged) & ~blank  # blank rows are no shipments, as in the row-wise reader
-    idx = selected.arg_true().to_list()
-    header_cells = raw.columns
-    field_counts = counts["n"]
-
-    def records() -> Any:
-        sub = raw[idx] if idx else raw.head(0)
-        for i, rec in zip(idx, sub.iter_rows()):
-            d = dict(zip(header_cells, rec))
-            n = field_counts[i]
-            if n > expected:
-                d["__extra_cells__"] = n - expected
-            elif n < expected:
-                d["__missing_cells__"] = expected - n
-            yield i + 2, d
-
-    def passed() -> list[tuple[str, int]]:
-        ids = frame.df["shipment_id"] if "shipment_id" in frame.present else None
-        keep = (~selected & ~blank).arg_true().to_list()
-        return [(ids[i], i + 2) for i in keep] if ids is not None else []
-
-    dialect = {"format": "csv", "encoding": encoding, "delimiter": {"\t": "tab"}.get(delim, delim),
-               "decimal": "," if delim != "," else ".", "engine": "columnar"}
-    for name in header_cells:
-        key = name.strip().lower().lstrip("\ufeff")
-        if key and key not in columns() and key not in aliases():
-            norm.unknown[key] = norm.unknown.get(key, 0) + raw.height
-    return raw.height - int(blank.sum()), records(), dialect, passed
-

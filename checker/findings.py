@@ -62,3 +62,21 @@ def input_finding(shipment_id: str, row: int, field_name: str | None, problem: s
     return Finding(shipment_id, row, severity, f"input-{problem}", "input", message, field=field_name,
                    actual=actual, expected=expected, layer="input",
                    fix="Correct the manifest cell and check again.")
+
+
+def status_of(findings: list[Finding]) -> str:
+    active = [f for f in findings if not f.waived]
+    if any(f.severity == "error" for f in active):
+        return "failed"
+    if any(f.severity == "warning" for f in active):
+        return "warning"
+    return "passed"
+
+
+def shipment_record(sid: str, row: int, status: str, policy: tuple[str, str] | None, country: str | None,
+                    found: list[Finding]) -> dict[str, Any]:
+    return {"shipment_id": sid, "row": row, "status": status,
+            "policy": {"family": policy[0], "version": policy[1]} if policy else None,
+            "destination_country": country,
+            "errors": sum(1 for f in found if f.severity == "error" and not f.waived),
+            "warnings": sum(1 for f in found if f.severity == "warning" and not f.waived)}

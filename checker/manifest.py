@@ -256,39 +256,16 @@ class Normaliser:
             return Shipment(row, {}, sid, self.path), [input_finding(sid, row, None, "unreadable-record",
                                                                       f"{self.path} row {row}: a shipment must be an object, not {type(rec).__name__}")]
         findings: list[Finding] = []
-        values: dict[str, Any] = {}
-        invalid: set[str] = set()
-        cols, alias = columns(), aliases()
-        pending: list[tuple[str, Any]] = []
-        for key, raw in rec.items():
-            name = str(key).strip().lower().lstrip("\ufeff")
-            if name.startswith("__"):
-                continue
-            if name in alias:
-                canon, factor = alias[name]
-                pending.append((canon, (raw, factor, name)))
-            elif name in cols:
-                pending.append((name, (raw, None, name)))
-            elif name:
-                self.unknown[name] = self.unknown.get(name, 0) + 1
-        raw_id = next((r for n, (r, _, _) in pending if n == "shipment_id"), None)
+        for name, src in self.unknown_columns(rec):
+            self.unknown[name] = self.unknown.get(name, 0) + 1
+        raw_id = next((raw for key, raw in rec.items() if str(key).strip().lower().lstrip("\ufeff") == "shipment_id"), None)
         if raw_id not in (None, "") and not isinstance(raw_id, (dict, list)):
             sid = str(raw_id).strip() or sid
-        for name, (raw, factor, src) in pending:
-            if name in values and raw in (None, ""):
-                continue
-            ok, value, problem = self.convert(name, raw, cols[name])
-            if not ok:
-                invalid.add(name)
-                findings.append(input_finding(sid, row, src, problem[0], f"{self.path} row {row}, column {src}: {problem[1]}",
-                                              actual=raw if not isinstance(raw, (dict, list)) else json.dumps(raw)[:120],
-                                              expected=problem[2]))
-                continue
-            if value is None:
-                continue
-            if factor is not None:
-                value = value * factor
-            values[name] = value
+        values, invalid, problems = self.convert_record(rec)
+        for src, raw, problem in problems:
+            findings.append(input_finding(sid, row, src, problem[0], f"{self.path} row {row}, column {src}: {problem[1]}",
+                                          actual=raw if not isinstance(raw, (dict, list)) else json.dumps(raw)[:120],
+                                          expected=problem[2]))
         for column, used, other in rec.get("__conflicts__", []):
             findings.append(input_finding(sid, row, column.lower(), "duplicate-column",
                                           f"{self.path} row {row}, column {column}: duplicate column {column} holds different values "
@@ -312,6 +289,50 @@ class Normaliser:
             else:
                 self.seen_ids[sid] = row
         return Shipment(row, values, sid, self.path, invalid), findings
+
+    @staticmethod
+    def unknown_columns(rec: dict[str, Any]) -> list[tuple[str, str]]:
+        cols, alias = columns(), aliases()
+        out = []
+        for key in rec:
+            name = str(key).strip().lower().lstrip("\ufeff")
+            if name and not name.startswith("__") and name not in cols and name not in alias:
+                out.append((name, key))
+        return out
+
+    def convert_record(self, rec: dict[str, Any]) -> tuple[dict[str, Any], set[str], list[tuple[str, Any, tuple[str, str, str]]]]:
+        """(values, invalid columns, problems as (source column, raw cell, (id, message, expected))), without side effects.
+
+        The columnar fast path builds shipments of a few columns through this same function, so a
+        value means the same thing on both paths.
+        """
+        values: dict[str, Any] = {}
+        invalid: set[str] = set()
+        problems: list[tuple[str, Any, tuple[str, str, str]]] = []
+        cols, alias = columns(), aliases()
+        for key, raw in rec.items():
+            name = str(key).strip().lower().lstrip("\ufeff")
+            if name.startswith("__"):
+                continue
+            if name in alias:
+                canon, factor = alias[name]
+            elif name in cols:
+                canon, factor = name, None
+            else:
+                continue
+            if canon in values and raw in (None, ""):
+                continue
+            ok, value, problem = self.convert(canon, raw, cols[canon])
+            if not ok:
+                invalid.add(canon)
+                problems.append((name, raw, problem))
+                continue
+            if value is None:
+                continue
+            if factor is not None:
+                value = value * factor
+            values[canon] = value
+        return values, invalid, problems
 
     def convert(self, name: str, raw: Any, spec: dict[str, Any]) -> tuple[bool, Any, tuple[str, str, str]]:
         """(ok, value, (problem id, message, expected)); empty cells are None, not errors."""

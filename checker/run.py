@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import __version__, fastpath
+from . import __version__, columnar
 from .engine import Engine
-from .findings import RANK, Finding
+from .findings import RANK, Finding, shipment_record, status_of
 from .manifest import Normaliser, read_manifest
+from .recordlog import RecordLog, dumps
 from .model import PolicySet
 from .shipment import EvalEnv
 
@@ -17,21 +18,50 @@ from .shipment import EvalEnv
 @dataclass
 class CheckResult:
     report: dict[str, Any]
-    findings: list[Finding] = field(default_factory=list)
+    severities: dict[str, int] = field(default_factory=dict)  # active (not waived) findings per severity
     passed: list[tuple[str, int]] = field(default_factory=list)  # shipments without findings (JUnit lists them)
 
     def worst(self) -> str | None:
-        sev = [f.severity for f in self.findings if not f.waived]
-        return max(sev, key=lambda s: RANK[s]) if sev else None
+        present = [s for s, n in self.severities.items() if n and s in RANK]
+        return max(present, key=lambda s: RANK[s]) if present else None
 
 
-def status_of(findings: list[Finding]) -> str:
-    active = [f for f in findings if not f.waived]
-    if any(f.severity == "error" for f in active):
-        return "failed"
-    if any(f.severity == "warning" for f in active):
-        return "warning"
-    return "passed"
+class ReportBuilder:
+    """Collects findings and shipments as JSON lines in row order, with the counts of the summary.
+
+    Both engines feed it: the row-wise loop one shipment at a time, the columnar path one chunk at a time.
+    """
+
+    def __init__(self, want_passed: bool) -> None:
+        self.findings = RecordLog()
+        self.shipments = RecordLog()
+        self.statuses = {"passed": 0, "failed": 0, "warning": 0}
+        self.severities = {"error": 0, "warning": 0, "info": 0}
+        self.waived = 0
+        self.rows = 0
+        self.want_passed = want_passed
+        self.passed: list[tuple[str, int]] = []
+
+    def add_shipment(self, ship: Any, found: list[Finding], policy: tuple[str, str] | None) -> None:
+        """One row from the row-wise engine."""
+        self.rows += 1
+        status = status_of(found)
+        self.statuses[status] += 1
+        if not found:
+            if self.want_passed:
+                self.passed.append((ship.shipment_id, ship.row))
+            return
+        self.findings.append_lines(dumps(f.to_dict()) for f in found)
+        for f in found:
+            if f.waived:
+                self.waived += 1
+            else:
+                self.severities[f.severity] += 1
+        self.shipments.append(shipment_record(ship.shipment_id, ship.row, status, policy, ship.get("destination_country"), found))
+
+    def close(self) -> None:
+        self.findings.close()
+        self.shipments.close()
 
 
 def check_manifest(path: str, policies: PolicySet, *, family: str | None = None, version: str | None = None,
@@ -41,47 +71,29 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
                    want_passed: bool = True) -> CheckResult:
     shown = display_path or path
     engine = Engine(policies, family=family, version=version, as_of=as_of, env=env, agreement=agreement, waivers=waivers)
-    fast = None
-    if engine_mode != "rowwise" and fastpath.applicable(path, data, force=engine_mode == "columnar"):
-        norm = Normaliser(shown, decimal_comma=True)
-        fast = fastpath.check_fast(path, engine, norm)
+    out = None
+    dialect: dict[str, Any] = {}
     reader_warnings: list[str] = []
-    if fast is not None:
-        total, records, dialect, passed_rest = fast
-        norm.decimal_comma = dialect["decimal"] != "."
-    else:
+    if engine_mode != "rowwise" and columnar.applicable(path, data, engine, force=engine_mode == "columnar"):
+        out = ReportBuilder(want_passed)
+        norm = Normaliser(shown, decimal_comma=True)
+        dialect = columnar.run(path, engine, norm, out, progress)
+        if dialect is None:  # the file needs the row-wise reader after all: start again from nothing
+            out.close()
+            out = None
+            engine = Engine(policies, family=family, version=version, as_of=as_of, env=env, agreement=agreement, waivers=waivers)
+    if out is None:
+        out = ReportBuilder(want_passed)
         raw = read_manifest(path, data)
         norm = Normaliser(shown, decimal_comma=raw.dialect.decimal != ".")
-        records, dialect, passed_rest = raw.records, raw.dialect.to_dict(), None
-        reader_warnings = raw.warnings
-    findings: list[Finding] = []
-    shipments: list[dict[str, Any]] = []
-    counts = {"passed": 0, "failed": 0, "warning": 0}
-    rows = 0
-    passed: list[tuple[str, int]] = []
-    for row, rec in records:
-        rows += 1
-        if progress is not None and rows % 20_000 == 0:
-            progress(rows)
-        ship, input_findings = norm.shipment(row, rec)
-        ev = engine.evaluate(ship)
-        found = input_findings + ev.findings
-        status = status_of(found)
-        counts[status] += 1
-        if found:
-            findings.extend(found)
-            shipments.append({"shipment_id": ship.shipment_id, "row": row, "status": status,
-                              "policy": {"family": ev.policy[0], "version": ev.policy[1]} if ev.policy else None,
-                              "destination_country": ship.get("destination_country"),
-                              "errors": sum(1 for f in found if f.severity == "error" and not f.waived),
-                              "warnings": sum(1 for f in found if f.severity == "warning" and not f.waived)})
-        else:
-            passed.append((ship.shipment_id, row))
-    if fast is not None:
-        # Rows the columnar selection proved clean never reached the loop: they passed.
-        counts["passed"] += total - rows
-        rows = total
-        passed = sorted(passed + passed_rest(), key=lambda x: x[1]) if want_passed else passed
+        dialect, reader_warnings = raw.dialect.to_dict(), raw.warnings
+        for row, rec in raw.records:
+            if progress is not None and out.rows and out.rows % 20_000 == 0:
+                progress(out.rows)
+            ship, input_findings = norm.shipment(row, rec)
+            ev = engine.evaluate(ship)
+            out.add_shipment(ship, input_findings + ev.findings, ev.policy)
+    rows = out.rows
     warnings = list(reader_warnings)
     if norm.unknown:
         warnings.append("unknown columns kept and ignored: " + ", ".join(sorted(norm.unknown)))
@@ -102,13 +114,11 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
                       "title": v.meta.get("title") or policies.families[fid].title}
                      for (fid, vid), v in sorted(engine.used.items())],
         "summary": {
-            "shipments": rows, "passed": counts["passed"], "failed": counts["failed"], "warned": counts["warning"],
-            "errors": sum(1 for f in findings if f.severity == "error" and not f.waived),
-            "warnings": sum(1 for f in findings if f.severity == "warning" and not f.waived),
-            "infos": sum(1 for f in findings if f.severity == "info" and not f.waived),
-            "waived": sum(1 for f in findings if f.waived),
+            "shipments": rows, "passed": out.statuses["passed"], "failed": out.statuses["failed"],
+            "warned": out.statuses["warning"], "errors": out.severities["error"], "warnings": out.severities["warning"],
+            "infos": out.severities["info"], "waived": out.waived,
         },
-        "shipments": shipments,
-        "findings": [f.to_dict() for f in findings],
+        "shipments": out.shipments,
+        "findings": out.findings,
     }
-    return CheckResult(report, findings, passed)
+    return CheckResult(report, dict(out.severities), out.passed)

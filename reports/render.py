@@ -6,11 +6,12 @@ findings per rule with a capped sample (all findings stay in the JSON).
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -23,7 +24,27 @@ _env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_au
 
 
 def render_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    out = io.StringIO()
+    write_json(report, out)
+    return out.getvalue()
+
+
+def write_json(report: dict[str, Any], out: IO[str]) -> None:
+    """The JSON report, streamed: small parts indented, findings and shipments one compact record per line.
+
+    A million-row run has hundreds of megabytes of findings; they are copied from their spool
+    (checker/recordlog.py) rather than re-encoded, and never held as dicts.
+    """
+    out.write("{")
+    for i, (key, value) in enumerate(report.items()):
+        out.write(("," if i else "") + "\n  " + json.dumps(key) + ": ")
+        if hasattr(value, "write_json_array"):
+            value.write_json_array(out, indent="    ")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and key in ("findings", "shipments"):
+            out.write("[\n" + ",\n".join(json.dumps(v, ensure_ascii=False, separators=(",", ":")) for v in value) + "\n  ]")
+        else:
+            out.write(json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  "))
+    out.write("\n}\n")
 
 
 def verdict(summary: dict[str, Any]) -> tuple[str, str]:

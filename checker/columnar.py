@@ -1,0 +1,613 @@
+"""The columnar run: a large CSV manifest checked chunk by chunk with Polars, findings built column-wise.
+
+Data flow per chunk (about 48 MB of text, so memory stays flat on any file size):
+
+1. Polars reads the chunk as text columns; each column is converted with cheap vectorised
+   parsers, and every cell those parsers are unsure about is decided by the row-wise
+   `Normaliser.convert` once per distinct text (a bad number becomes an `input` finding,
+   an unusual but valid spelling sends its row to the row-wise engine).
+2. Rows are resolved to (family, version, country layers, overlays) column-wise; each rule
+   gets one conservative "may break" mask (checker/fastpath.py).
+3. Explanation is exact by construction: for the rows a rule may break, the distinct
+   combinations of the cells that rule reads are converted and evaluated by the row-wise
+   engine's own code, once per combination; the resulting findings are serialised once and
+   joined back to every row that has that combination.
+
+Anything this path does not model exactly (quoted newlines, long rows, duplicate columns,
+waivers, agreements) makes `run` return None and the caller starts the row-wise engine over.
+The differential tests (tests/test_fastpath.py) compare both engines finding by finding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import stat
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from zoneinfo import ZoneInfo
+
+from . import fastpath
+from .engine import Engine, Evaluation
+from .findings import input_finding, shipment_record, status_of
+from .manifest import _KNOWN_COUNTRIES, Normaliser, _decode, _delimiter
+from .manifest_columns import aliases, columns, currency_field_of
+from .model import Rule
+from .recordlog import dumps
+from .shipment import DERIVED, Shipment
+
+FAST_MIN_BYTES = 2_000_000  # below this the row-wise engine is as fast as importing Polars
+CHUNK_BYTES = 48 << 20
+_DATE_RX = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
+_EDGE_SPACE = r"^\s|\s$"
+_SIDES = ("length_mm", "width_mm", "height_mm")
+
+
+class Unsuitable(Exception):
+    """The file needs the row-wise reader (the caller starts over)."""
+
+
+def applicable(path: str, data: bytes | None, engine: Engine, force: bool = False) -> bool:
+    if data is not None or Path(path).suffix.lower() not in (".csv", ".txt", ""):
+        return False
+    if engine.waivers is not None or engine.agreement is not None:
+        return False  # waivers and agreements are applied per finding by the row-wise engine
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False  # a pipe or device can be read once: the row-wise reader takes it
+    return force or st.st_size >= FAST_MIN_BYTES
+
+
+# --------------------------------------------------------------------------------------------
+# What a rule reads
+# --------------------------------------------------------------------------------------------
+def _predicate_fields(p: Any, out: set[str]) -> None:
+    if isinstance(p, dict):
+        if "field" in p:
+            out.add(p["field"])
+            if p.get("currency") and currency_field_of(p["field"]):
+                out.add(currency_field_of(p["field"]))  # type: ignore[arg-type]
+        for v in p.values():
+            _predicate_fields(v, out)
+    elif isinstance(p, list):
+        for v in p:
+            _predicate_fields(v, out)
+
+
+def reads(rule: Rule) -> set[str]:
+    """Every manifest column the rule's `when` and its kind can look at (derived measures expanded)."""
+    out: set[str] = set()
+    _predicate_fields(rule.when, out)
+    p = rule.params
+    kind = rule.kind
+    for key in ("field", "by"):
+        if p.get(key):
+            out.add(p[key])
+    out.update(p.get("fields", []))
+    if p.get("currency") and p.get("field") and currency_field_of(p["field"]):
+        out.add(currency_field_of(p["field"]))  # type: ignore[arg-type]
+    if kind == "format":
+        out.add(p.get("country_field", "destination_country"))
+    elif kind == "dimensions":
+        out.update(_SIDES + ("weight_kg", "size_category"))
+    elif kind == "prohibited_contents":
+        out.update(("contents", "contents_categories"))
+    elif kind == "route":
+        out.update(("origin_country", "destination_country"))
+    elif kind == "window":
+        out.add(p.get("field", "dispatch_at"))
+    elif kind == "requires":
+        _predicate_fields(p.get("then"), out)
+    if out & set(DERIVED):
+        out = (out - set(DERIVED)) | set(_SIDES)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Reading: header, chunks
+# --------------------------------------------------------------------------------------------
+class _Header:
+    def __init__(self, first: bytes) -> None:
+        if first.startswith(b"\xef\xbb\xbf"):
+            first, self.encoding = first[3:], "utf-8 (with BOM)"
+        else:
+            self.encoding = "utf-8"
+        try:
+            text = first.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise Unsuitable("header not UTF-8") from None
+        if '"' in text or "\r" in text or not text.strip():
+            raise Unsuitable("quoted or empty header")
+        self.bytes = first if first.endswith(b"\n") else first + b"\n"
+        self.delim = _delimiter(text)
+        self.cells = text.split(self.delim)
+        names = [h.strip().lower().lstrip("\ufeff") for h in self.cells]
+        if len(set(names)) != len(names):
+            raise Unsuitable("duplicate column names")
+        cols, alias = columns(), aliases()
+        self.source: dict[str, str] = {}  # canonical column -> header cell
+        self.factor: dict[str, float | None] = {}
+        for cell, name in zip(self.cells, names):
+            canon, factor = alias.get(name, (name, None))
+            if canon not in cols:
+                continue
+            if canon in self.source:
+                raise Unsuitable("two columns for one field")  # the row-wise reader decides which one counts
+            self.source[canon], self.factor[canon] = cell, factor
+        self.unknown = [n for n in names if n and n not in cols and n not in alias]
+        self.position = {cell: i for i, cell in enumerate(self.cells)}
+
+
+def _chunks(fh: Any, first_line: int) -> Iterator[tuple[bytes, int]]:
+    """Blocks of whole lines with the line number of their first line."""
+    carry = b""
+    line = first_line
+    while True:
+        block = fh.read(CHUNK_BYTES)
+        if not block:
+            if carry:
+                yield carry, line
+            return
+        block = carry + block
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            carry = block
+            continue
+        body, carry = block[: cut + 1], block[cut + 1:]
+        yield body, line
+        line += body.count(b"\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Column conversion (fast, with "unsure" flags) and the exact decision for unsure cells
+# --------------------------------------------------------------------------------------------
+_TRUTHY = ["true", "yes", "y", "1", "tak", "t", "x", "sim", "oui", "si", "ja", "igen"]
+_FALSY = ["false", "no", "n", "0", "nie", "f", "não", "nao", "non", "nein", "nem"]
+
+
+def _convert(pl: Any, text: Any, spec: dict[str, Any], decimal_comma: bool) -> tuple[Any, Any]:
+    """(value, unsure): `value` is exact wherever `unsure` is False; the row-wise converter decides the rest."""
+    xtype = spec.get("x-type") or spec.get("type") or "string"
+    if "enum" in spec:
+        value = text.str.to_lowercase()
+        return value, ~value.is_in(spec["enum"])
+    if xtype == "number":
+        value = (text.str.replace(",", ".", literal=True) if decimal_comma else text).cast(pl.Float64, strict=False)
+        unsure = value.is_null() | value.is_nan() | value.is_infinite() | (value.abs() > 1e12)
+        if "exclusiveMinimum" in spec:
+            unsure = unsure | (value <= spec["exclusiveMinimum"])
+        if "minimum" in spec:
+            unsure = unsure | (value < spec["minimum"])
+        return value, unsure.fill_null(True)
+    if xtype == "boolean":
+        low = text.str.to_lowercase()
+        return low.is_in(_TRUTHY), ~(low.is_in(_TRUTHY) | low.is_in(_FALSY))
+    if xtype == "datetime":
+        ok = text.str.contains(_DATE_RX).fill_null(False)
+        full = pl.when(text.str.len_bytes() == 10).then(text + "T00:00:00") \
+            .when(text.str.len_bytes() == 16).then(text + ":00").otherwise(text).str.replace(" ", "T", literal=True)
+        value = full.str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False)
+        return value, ~ok | value.is_null()
+    if xtype == "country":
+        up = text.str.to_uppercase()
+        return up, ~up.is_in(sorted(_KNOWN_COUNTRIES))
+    if xtype == "list":
+        return text.str.to_lowercase().str.split(";"), text.str.contains(r"[\s,|]|^;|;$|;;").fill_null(False)
+    value = text.str.to_uppercase() if spec.get("x-upper") else text
+    unsure = text.str.contains(_EDGE_SPACE)
+    if spec.get("pattern"):
+        unsure = unsure | ~value.str.contains(spec["pattern"])
+    return value, unsure.fill_null(False)
+
+
+class _Frame(fastpath.Frame):
+    """The converted columns of one chunk, in the shape checker/fastpath.py's expressions expect."""
+
+    def __init__(self, pl: Any, df: Any, present: set[str], countries: set[str]) -> None:  # noqa: D107
+        self.pl, self.df, self.present, self.countries, self.n = pl, df, present, countries, df.height
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+class _Run:
+    def __init__(self, pl: Any, path: str, engine: Engine, norm: Normaliser, out: Any, header: _Header) -> None:
+        self.pl, self.path, self.engine, self.norm, self.out, self.h = pl, path, engine, norm, out, header
+        self.decimal_comma = header.delim != ","
+        self.norm.decimal_comma = self.decimal_comma
+        self.seen = pl.DataFrame({"__sid": [], "__first": []}, schema={"__sid": pl.String, "__first": pl.Int64})
+        self.verdicts: dict[tuple[str, str], tuple[bool, Any, tuple[str, str, str]]] = {}
+        self.combos: dict[Any, list[tuple[str, str]]] = {}
+        self.fragments_by_rule: dict[tuple[Any, ...], tuple[Any, list[tuple[str, str]]]] = {}
+
+    # ---- one chunk --------------------------------------------------------------------------
+    def chunk(self, body: bytes, first_line: int) -> None:
+        pl, h = self.pl, self.h
+        if b"\x00" in body:
+            raise Unsuitable("NUL bytes")
+        if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
+            raise Unsuitable("CR line ends")
+        if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body:
+            raise Unsuitable("blank lines")
+        lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+        try:
+            raw = pl.read_csv(h.bytes + body, separator=h.delim, infer_schema=False, has_header=True, quote_char='"',
+                              truncate_ragged_lines=False, raise_if_empty=True)
+        except Exception as exc:  # noqa: BLE001 - long rows, bad UTF-8, odd quoting: the row-wise reader explains
+            raise Unsuitable(str(exc)) from None
+        if raw.height != lines or raw.width != len(h.cells):
+            raise Unsuitable("quoted newlines")
+        short = self._short_rows(raw, body, lines)
+        n = raw.height
+        rows = pl.int_range(first_line, first_line + n, eager=True).alias("__row")
+        blank = self._blank(raw)
+
+        # 1. conversion with unsure flags
+        exprs, unsure_exprs, present = [], [], set()
+        for canon, src in self.h.source.items():
+            value, unsure = _convert(pl, pl.col(src), columns()[canon], self.decimal_comma)
+            if self.h.factor[canon] is not None:
+                value = value * self.h.factor[canon]
+            exprs.append(value.alias(canon))
+            # A quoted empty cell ("") is an empty string to Polars and None to the row-wise reader.
+            unsure_exprs.append((pl.col(src).is_not_null() & (unsure | (pl.col(src).str.len_bytes() == 0))).alias(canon))
+            present.add(canon)
+        conv = raw.select(exprs)
+        unsure_df = raw.select(unsure_exprs)
+        rowwise = pl.Series("rw", [False] * n)
+        problems: list[tuple[int, int, str, Any, tuple[str, str, str]]] = []  # (index, header position, column, raw, problem)
+        nulls: dict[str, Any] = {}
+        for canon in unsure_df.columns:
+            col = unsure_df[canon]
+            if not col.any():
+                continue
+            src = self.h.source[canon]
+            idx = col.arg_true()
+            cells = raw[src].gather(idx)
+            bad, empty, odd = [], [], []
+            for i, cell in zip(idx.to_list(), cells.to_list()):
+                key = (canon, cell)
+                verdict = self.verdicts.get(key)
+                if verdict is None:
+                    verdict = self.verdicts[key] = self.norm.convert(canon, cell, columns()[canon])
+                ok, value, problem = verdict
+                if not ok:
+                    bad.append(i)
+                    problems.append((i, self.h.position[src], src.strip().lower().lstrip("\ufeff"), cell, problem))
+                elif value is None:
+                    empty.append(i)
+                else:
+                    odd.append(i)
+            if bad or empty:
+                nulls[canon] = bad + empty
+            if odd:
+                rowwise = rowwise.scatter(odd, True)
+        for canon, idx in nulls.items():
+            mask = pl.Series("m", [False] * n).scatter(idx, True)
+            conv = conv.with_columns(pl.when(mask).then(None).otherwise(pl.col(canon)).alias(canon))
+        invalid_cols: dict[int, set[str]] = {}
+        for i, _, _, _, _ in problems:
+            invalid_cols.setdefault(i, set())
+        for (i, _pos, src, _cell, _p) in problems:
+            invalid_cols[i].add(src)
+
+        # 2. shipment ids, duplicates across the whole file
+        sid_raw = raw[self.h.source["shipment_id"]] if "shipment_id" in present else pl.Series("x", [None] * n, dtype=pl.String)
+        stripped = sid_raw.str.strip_chars()
+        sid = pl.select(pl.when(stripped.is_null() | (stripped == "")).then(pl.format("row-{}", rows)).otherwise(stripped)).to_series()
+        valid_id = conv["shipment_id"].is_not_null() if "shipment_id" in present else pl.Series([False] * n)
+        ids = pl.DataFrame({"__sid": sid, "__row": rows, "__ok": valid_id & ~blank})
+        firsts = ids.filter(pl.col("__ok")).group_by("__sid").agg(pl.col("__row").min().alias("__chunk_first"))
+        firsts = firsts.join(self.seen, on="__sid", how="left").with_columns(
+            pl.coalesce("__first", "__chunk_first").alias("__first"))
+        self.seen = pl.concat([self.seen, firsts.filter(pl.col("__first") == pl.col("__chunk_first")).select("__sid", "__first")])
+        first_of = ids.join(firsts.select("__sid", "__first"), on="__sid", how="left", maintain_order="left")["__first"]
+        dup = (valid_id & ~blank & (first_of < rows)).fill_null(False)
+
+        # 3. resolution (family, version, layers, overlays); rows it cannot settle go row-wise
+        df = conv.with_columns(rows, pl.Series("__sid", sid), pl.int_range(0, n, eager=True).alias("__i"))
+        df, parts, part_rules = self._resolve(df, present)
+        rowwise = rowwise | df["__pid"].is_null()
+        rowwise = rowwise & ~blank
+        keep = ~rowwise & ~blank
+
+        # 4. candidates per rule, explained per distinct combination of the cells the rule reads
+        frame = _Frame(pl, df, present, {c for k in ("origin_country", "destination_country") if k in present
+                                         for c in conv[k].unique().to_list() if c})
+        pieces = [self._explain(frame, raw, df, keep, rules) for rules in part_rules.values()]
+        found = [p for p in pieces if p is not None and p.height]
+
+        # 5. input findings of the columnar rows (Python: few, and their messages name the row)
+        lines: list[tuple[int, int, str, str]] = []  # (index, seq, json line, severity)
+        keep_list = keep.to_list()
+        row_list = rows.to_list()
+        sid_list = sid.to_list()
+        for i, pos, src, cell, problem in problems:
+            if keep_list[i]:
+                f = input_finding(sid_list[i], row_list[i], src, problem[0],
+                                  f"{self.norm.path} row {row_list[i]}, column {src}: {problem[1]}", actual=cell, expected=problem[2])
+                lines.append((i, pos, dumps(f.to_dict()), f.severity))
+        for i, missing in short.items():
+            if keep_list[i]:
+                f = input_finding(sid_list[i], row_list[i], None, "ragged-row",
+                                  f"{self.norm.path} row {row_list[i]}: {missing} cell(s) fewer than the header has", severity="warning")
+                lines.append((i, 900, dumps(f.to_dict()), f.severity))
+        no_id = (~valid_id & keep).to_list()
+        dup_list = (dup & keep).to_list()
+        first_list = first_of.to_list()
+        for i in range(n):
+            if no_id[i] and "shipment_id" not in invalid_cols.get(i, ()):
+                f = input_finding(sid_list[i], row_list[i], "shipment_id", "missing-id",
+                                  f"{self.norm.path} row {row_list[i]}: shipment_id is empty; the row is reported as {sid_list[i]}",
+                                  expected="a unique reference")
+                lines.append((i, 901, dumps(f.to_dict()), f.severity))
+            elif dup_list[i]:
+                f = input_finding(sid_list[i], row_list[i], "shipment_id", "duplicate-id",
+                                  f"{self.norm.path} row {row_list[i]}: shipment_id {sid_list[i]} was already used on row {first_list[i]}",
+                                  actual=sid_list[i], expected="unique")
+                lines.append((i, 901, dumps(f.to_dict()), f.severity))
+
+        # 6. the rows the row-wise engine takes in full
+        ship_lines: list[tuple[int, str]] = []
+        for i in rowwise.arg_true().to_list():
+            rec = dict(zip(raw.columns, raw.row(i)))
+            if all(v is None or not str(v).strip() for v in rec.values()):
+                continue  # a blank line is no shipment
+            if i in short:
+                rec["__missing_cells__"] = short[i]
+            if first_list[i] is not None and first_list[i] < row_list[i]:
+                self.norm.seen_ids[sid_list[i]] = first_list[i]
+            ship, input_findings = self.norm.shipment(row_list[i], rec)
+            ev = self.engine.evaluate(ship)
+            found_here = input_findings + ev.findings
+            self.out.rows += 1
+            status = status_of(found_here)
+            self.out.statuses[status] += 1
+            for k, f in enumerate(found_here):
+                lines.append((i, -1000 + k, dumps(f.to_dict()), f.severity))
+            if found_here:
+                ship_lines.append((i, dumps(shipment_record(ship.shipment_id, ship.row, status, ev.policy,
+                                                            ship.get("destination_country"), found_here))))
+            elif self.out.want_passed:
+                self.out.passed.append((ship.shipment_id, ship.row))
+
+        # 7. merge, order by row then by position in the row, count, write
+        self._emit(df, keep, found, lines, ship_lines, rowwise)
+        for name in self.h.unknown:
+            self.norm.unknown[name] = self.norm.unknown.get(name, 0) + int(keep.sum())
+
+    def _blank(self, raw: Any) -> Any:
+        """Rows whose cells are all empty or white space: no shipment, as in the row-wise reader.
+
+        Only rows whose first cell is blank can be blank, so the per-cell test runs on those alone.
+        """
+        pl = self.pl
+        first = raw.columns[0]
+        maybe = raw.select((pl.col(first).is_null() | ~pl.col(first).str.contains(r"\S")).alias("m"))["m"]
+        idx = maybe.arg_true()
+        out = pl.Series("b", [False] * raw.height)
+        if idx.len():
+            sub = raw[idx].select(pl.all_horizontal([(pl.col(c).is_null() | ~pl.col(c).str.contains(r"\S")) for c in raw.columns]).alias("b"))["b"]
+            out = out.scatter(idx.filter(sub), True)
+        return out
+
+    def _short_rows(self, raw: Any, body: bytes, lines: int) -> dict[int, int]:
+        """{row index: missing cells} for rows with fewer cells than the header (Polars pads them silently)."""
+        pl, h = self.pl, self.h
+        expected = len(h.cells) - 1
+        if b'"' not in body and body.count(h.delim.encode()) == expected * lines:
+            return {}
+        per_line = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
+                               infer_schema=False)
+        if per_line.height != lines:
+            raise Unsuitable("line split")
+        unquoted = pl.col("line").str.replace_all(r'"[^"]*"', "")
+        counts = per_line.select(unquoted.str.count_matches(h.delim, literal=True).alias("n"),
+                                 unquoted.str.contains('"', literal=True).alias("q"))
+        if counts["q"].any():
+            raise Unsuitable("unbalanced quote")
+        n = counts["n"].fill_null(0)
+        if (n > expected).any():
+            raise Unsuitable("long rows")
+        idx = (n < expected).arg_true().to_list()
+        return {i: expected - c for i, c in zip(idx, n.gather(idx).to_list())} if idx else {}
+
+    # ---- resolution ---------------------------------------------------------------------------
+    def _resolve(self, df: Any, present: set[str]) -> tuple[Any, Any, dict[Any, list[Any]]]:
+        pl, eng = self.pl, self.engine
+        policies = eng.policies
+        fam_col = pl.col("service").fill_null(pl.lit(eng.default_family)) if "service" in present else pl.lit(eng.default_family)
+        df = df.with_columns(fam_col.cast(pl.String).alias("__fam"))
+        fams = [f for f in df["__fam"].unique().to_list() if f and policies.family(f) is not None and not policies.family(f).is_overlay]
+        day = pl.col("dispatch_at").dt.date() if "dispatch_at" in present else pl.lit(None, dtype=pl.Date)
+        ver = pl.lit(None, dtype=pl.String)
+        ov_exprs: dict[str, Any] = {}
+        for fid in fams:
+            fam = policies.family(fid)
+            fallback = eng.as_of or dt.datetime.now(ZoneInfo(fam.timezone)).date()
+            d = day.fill_null(pl.lit(fallback))
+            is_fam = pl.col("__fam") == fid
+            if eng.pinned and fid == eng.default_family:
+                ver = pl.when(is_fam).then(pl.lit(eng.pinned)).otherwise(ver)
+            else:
+                v_expr = pl.lit(fam.undated().id if fam.undated() else None, dtype=pl.String)
+                for v in reversed(fam.dated()):
+                    until = fam.until_of(v)
+                    cond = d >= pl.lit(v.effective_from)
+                    if until is not None:
+                        cond = cond & (d < pl.lit(until))
+                    v_expr = pl.when(cond).then(pl.lit(v.id)).otherwise(v_expr)
+                ver = pl.when(is_fam).then(v_expr).otherwise(ver)
+            for ov in policies.overlays_for(fid):
+                o_expr = ov_exprs.get(ov.id, pl.lit(None, dtype=pl.String))
+                v_expr = pl.lit(None, dtype=pl.String)
+                for v in reversed(ov.dated()):
+                    until = ov.until_of(v)
+                    cond = d >= pl.lit(v.effective_from)
+                    if until is not None:
+                        cond = cond & (d < pl.lit(until))
+                    v_expr = pl.when(cond).then(pl.lit(v.id)).otherwise(v_expr)
+                ov_exprs[ov.id] = pl.when(is_fam).then(v_expr).otherwise(o_expr)
+        df = df.with_columns(ver.alias("__ver"), *[e.alias(f"__ov:{k}") for k, e in ov_exprs.items()])
+        # Country layers: the rule set depends on the origin/destination only through the layers that name them.
+        o = pl.col("origin_country") if "origin_country" in present else pl.lit(None, dtype=pl.String)
+        d_ = pl.col("destination_country") if "destination_country" in present else pl.lit(None, dtype=pl.String)
+        layer_o, layer_d = set(), set()
+        for fid in fams:
+            for v in policies.family(fid).versions:
+                layer_o |= {c for ly in v.layers if ly.applies_to == "origin" for c in ly.countries}
+                layer_d |= {c for ly in v.layers if ly.applies_to == "destination" for c in ly.countries}
+        df = df.with_columns(pl.when(o.is_in(sorted(layer_o))).then(o).otherwise(None).alias("__ok"),
+                             pl.when(d_.is_in(sorted(layer_d))).then(d_).otherwise(None).alias("__dk"))
+        keys = ["__fam", "__ver", "__ok", "__dk", *[f"__ov:{k}" for k in ov_exprs]]
+        parts = df.filter(pl.col("__ver").is_not_null()).select(keys).unique(maintain_order=True).with_row_index("__pid")
+        df = df.join(parts, on=keys, how="left", nulls_equal=True, maintain_order="left")
+        part_rules: dict[Any, list[Any]] = {}
+        for rec in parts.iter_rows(named=True):
+            fam = policies.family(rec["__fam"])
+            v = fam.version(rec["__ver"])
+            if v is None:
+                continue
+            probe = Shipment(0, {"origin_country": rec["__ok"], "destination_country": rec["__dk"]})
+            today = dt.date.today()
+            eng.used[(fam.id, v.id)] = v
+            rules = list(eng._compile(fam, v, probe, "base", today))
+            for k in ov_exprs:
+                if rec[f"__ov:{k}"] is not None:
+                    ov = policies.family(k)
+                    ov_v = ov.version(rec[f"__ov:{k}"])
+                    eng.used[(ov.id, ov_v.id)] = ov_v
+                    rules += eng._compile(ov, ov_v, probe, f"overlay:{ov.id}@{ov_v.id}", today)
+            part_rules[rec["__pid"]] = [(rec["__pid"], k, cr) for k, cr in enumerate(rules)]
+        # Group by rule identity: one mask per rule over all the partitions that contain it.
+        by_rule: dict[Any, list[Any]] = {}
+        for entries in part_rules.values():
+            for pid, k, cr in entries:
+                key = (cr.version.label, cr.rule.id, cr.rule.layer, (cr.rule.exception or {}).get("file"))
+                by_rule.setdefault(key, []).append((pid, k, cr))
+        return df, parts, {key: entries for key, entries in by_rule.items()}
+
+    # ---- explanation ------------------------------------------------------------------------------
+    def _explain(self, frame: _Frame, raw: Any, df: Any, keep: Any, entries: list[Any]) -> Any:
+        pl, eng = self.pl, self.engine
+        cr = entries[0][2]
+        rule = cr.rule
+        pids = [pid for pid, _, _ in entries]
+        applies = pl.col("__pid").is_in(pids).fill_null(False)
+        try:
+            when = fastpath.predicate_expr(frame, rule.when, eng.env).fill_null(True)
+            may = fastpath.kind_expr(frame, rule, eng.env, eng.policies.categories).fill_null(True)
+            # A missing exchange rate inside `when` is itself reported (a warning), whatever the kind would say.
+            cand = applies & ((when & may) | fastpath._rate_unknown(frame, rule.when, eng.env))
+        except fastpath.NotCompilable:
+            cand = applies
+        idx = df.select((cand & pl.lit(keep)).alias("c"))["c"].arg_true()
+        if not idx.len():
+            return None
+        fields = sorted(f for f in reads(rule) if f in self.h.source)
+        srcs = [self.h.source[f] for f in fields]
+        cells = raw.select(srcs).gather(idx) if srcs else pl.DataFrame({"__k": [0] * idx.len()})
+        key_cols = srcs or ["__k"]
+        cells = cells.with_columns(pl.Series("__i", idx))
+        uniq = cells.select(key_cols).unique(maintain_order=True).with_row_index("__c")
+        cells = cells.join(uniq, on=key_cols, how="left", nulls_equal=True, maintain_order="left")
+        frag_c, frag_v, frag_mid, frag_sev = [], [], [], []
+        for c, rec in enumerate(uniq.select(key_cols).iter_rows()):
+            values, invalid, _ = self.norm.convert_record(dict(zip(key_cols, rec)) if srcs else {})
+            ship = Shipment(0, values, "", self.norm.path, invalid)
+            ev = Evaluation([])
+            eng._run([cr], ship, ev)
+            for v, f in enumerate(ev.findings):
+                d = f.to_dict()
+                del d["shipment_id"], d["row"], d["destination_country"]
+                frag_c.append(c)
+                frag_v.append(v)
+                frag_mid.append(dumps(d)[1:-1])
+                frag_sev.append(f.severity)
+        if not frag_c:
+            return None
+        frags = pl.DataFrame({"__c": frag_c, "__v": frag_v, "__mid": frag_mid, "__sev": frag_sev},
+                             schema={"__c": pl.UInt32, "__v": pl.Int64, "__mid": pl.String, "__sev": pl.String})
+        pos = {pid: k for pid, k, _ in entries}
+        hits = cells.select("__i", "__c").join(frags, on="__c", how="inner")
+        pid_of = df["__pid"].gather(hits["__i"])
+        seq = pid_of.replace_strict(list(pos), list(pos.values()), return_dtype=pl.Int64) * 64 + hits["__v"]
+        return hits.select("__i", "__mid", "__sev").with_columns(seq.alias("__seq"))
+
+    # ---- output ----------------------------------------------------------------------------------
+    def _emit(self, df: Any, keep: Any, found: list[Any], lines: list[tuple[int, int, str, str]],
+              ship_lines: list[tuple[int, str]], rowwise: Any) -> None:
+        pl, out = self.pl, self.out
+        base = df.select("__i", "__row", "__sid", "__fam", "__ver",
+                         (pl.col("destination_country") if "destination_country" in df.columns else pl.lit(None, dtype=pl.String)).alias("__dc"))
+        rule_f = pl.concat(found) if found else pl.DataFrame(schema={"__i": pl.UInt32, "__mid": pl.String, "__sev": pl.String, "__seq": pl.Int64})
+        rule_f = rule_f.with_columns(pl.col("__i").cast(pl.UInt32)).join(base.with_columns(pl.col("__i").cast(pl.UInt32)), on="__i", how="left")
+        rule_f = rule_f.select(
+            pl.col("__i").cast(pl.Int64), pl.col("__seq"),
+            pl.concat_str([pl.lit("{"), pl.struct(pl.col("__sid").alias("shipment_id")).struct.json_encode().str.slice(1).str.strip_suffix("}"),
+                           pl.lit(',"row":'), pl.col("__row").cast(pl.String), pl.lit(","), pl.col("__mid"), pl.lit(","),
+                           pl.struct(pl.col("__dc").alias("destination_country")).struct.json_encode().str.slice(1)]).alias("__line"),
+            pl.col("__sev"))
+        other = pl.DataFrame({"__i": [x[0] for x in lines], "__seq": [x[1] for x in lines], "__line": [x[2] for x in lines],
+                              "__sev": [x[3] for x in lines]},
+                             schema={"__i": pl.Int64, "__seq": pl.Int64, "__line": pl.String, "__sev": pl.String})
+        allf = pl.concat([rule_f, other]).sort(["__i", "__seq"])
+        if allf.height:
+            out.findings.append_joined(allf["__line"].str.join(",\n").item(), allf.height)
+            for sev, cnt in allf.group_by("__sev").len().iter_rows():
+                out.severities[sev] += cnt
+        # Shipments of the columnar rows: status from their findings (row-wise rows were counted already).
+        is_rw = rowwise.to_list()
+        col_f = allf.filter(~pl.col("__i").is_in([i for i, r in enumerate(is_rw) if r]))
+        per = col_f.group_by("__i").agg((pl.col("__sev") == "error").sum().alias("errors"),
+                                        (pl.col("__sev") == "warning").sum().alias("warnings"))
+        per = per.join(base.with_columns(pl.col("__i").cast(pl.Int64)), on="__i", how="left").with_columns(
+            pl.when(pl.col("errors") > 0).then(pl.lit("failed")).when(pl.col("warnings") > 0).then(pl.lit("warning"))
+            .otherwise(pl.lit("passed")).alias("status"))
+        rec = pl.struct(pl.col("__sid").alias("shipment_id"), pl.col("__row").alias("row"), pl.col("status"),
+                        pl.struct(pl.col("__fam").alias("family"), pl.col("__ver").alias("version")).alias("policy"),
+                        pl.col("__dc").alias("destination_country"), pl.col("errors").cast(pl.Int64), pl.col("warnings").cast(pl.Int64))
+        ships = per.select(pl.col("__i"), rec.struct.json_encode().alias("__line"))
+        ships = pl.concat([ships, pl.DataFrame({"__i": [x[0] for x in ship_lines], "__line": [x[1] for x in ship_lines]},
+                                               schema={"__i": pl.Int64, "__line": pl.String})]).sort("__i")
+        if ships.height:
+            out.shipments.append_joined(ships["__line"].str.join(",\n").item(), ships.height)
+        n_keep = int(keep.sum())
+        out.rows += n_keep
+        for status, cnt in per.group_by("status").len().iter_rows():
+            out.statuses[status] += cnt
+        out.statuses["passed"] += n_keep - per.height
+        if out.want_passed:
+            clean = base.with_columns(pl.Series("k", keep)).filter(pl.col("k") & ~pl.col("__i").cast(pl.Int64).is_in(per["__i"].implode()))
+            out.passed.extend(zip(clean["__sid"].to_list(), clean["__row"].to_list()))
+
+
+def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callable[[int], None] | None = None) -> dict[str, Any] | None:
+    """Check the CSV at `path` into `out` (a run.ReportBuilder); the dialect, or None when the row-wise reader must do it."""
+    try:
+        import polars as pl
+    except ImportError:  # pragma: no cover - polars is a declared dependency
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+            if b"\x00" in head or not _decode(head, path)[1].startswith("utf-8"):
+                return None  # UTF-16, legacy code pages and NUL bytes are the row-wise reader's job
+            fh.seek(0)
+            header = _Header(fh.readline())
+            state = _Run(pl, path, engine, norm, out, header)
+            for body, first_line in _chunks(fh, 2):
+                state.chunk(body, first_line)
+                if progress is not None:
+                    progress(out.rows)
+    except Unsuitable:
+        return None
+    except Exception:  # noqa: BLE001 - Polars refused something unusual: the row-wise engine decides, from the start
+        return None
+    if out.want_passed:
+        out.passed.sort(key=lambda x: x[1])
+    h = header
+    return {"format": "csv", "encoding": h.encoding, "delimiter": {"\t": "tab"}.get(h.delim, h.delim),
+            "decimal": "," if h.delim != "," else ".", "engine": "columnar"}

@@ -1,0 +1,117 @@
+"""An append-only list of report records (findings, shipments) kept as JSON lines in a spooled temp file.
+
+Why not a Python list: a day of parcels gives millions of findings, and a list of dicts
+costs about a kilobyte each. Records are serialised once, when they are produced; the JSON
+report copies the lines straight to its file, and renderers that need dicts read them back
+one at a time. Small runs never touch the disk (the spool stays in memory up to 32 MB).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tempfile
+from typing import IO, Any, Iterable, Iterator
+
+SPOOL_BYTES = 32 << 20
+_SEP = b",\n"
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """The one JSON form of a record line: compact, UTF-8 kept, no raw newline (JSON escapes it)."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+class RecordLog:
+    """Behaves like a read-only list of dicts (len, iteration, index, slice, ==) over a spool of JSON lines."""
+
+    def __init__(self) -> None:
+        self._fh: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")
+        self._count = 0
+
+    # ---- writing ----------------------------------------------------------------------------
+    def append(self, record: dict[str, Any]) -> None:
+        self.append_lines([dumps(record)])
+
+    def append_lines(self, lines: Iterable[str]) -> None:
+        """Records already serialised (one JSON object each, without newline)."""
+        lines = list(lines)
+        if lines:
+            self._fh.seek(0, 2)
+            self._fh.write(",\n".join(lines).encode("utf-8") + _SEP)
+            self._count += len(lines)
+
+    def append_joined(self, text: str, count: int) -> None:
+        """`count` serialised records already joined with ",\\n" (built column-wise by the fast path)."""
+        if count:
+            self._fh.seek(0, 2)
+            self._fh.write(text.encode("utf-8") + _SEP)
+            self._count += count
+
+    # ---- reading ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._count
+
+    def lines(self) -> Iterator[bytes]:
+        self._fh.seek(0)
+        for line in self._fh:
+            yield line[:-2] if line.endswith(_SEP) else line.rstrip(b"\n")
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for line in self.lines():
+            yield json.loads(line)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._count)
+            return list(itertools.islice(iter(self), start, stop, step))
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return next(itertools.islice(iter(self), index, None))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RecordLog):
+            other = list(other)
+        return isinstance(other, list) and list(self) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RecordLog({self._count} records)"
+
+    def write_json_array(self, out: IO[str], indent: str = "  ") -> None:
+        """Write `[ ... ]` with one record per line, copying the spool in blocks (no parsing, no dicts)."""
+        if not self._count:
+            out.write("[]")
+            return
+        out.write("[\n")
+        self._fh.seek(0, 2)
+        size = self._fh.tell()
+        self._fh.seek(0)
+        left = size - len(_SEP)  # the last separator becomes the closing newline
+        while left > 0:
+            block = self._fh.read(min(left, 8 << 20))
+            if not block:
+                break
+            cut = len(block) if len(block) == left else _boundary(block)
+            if cut < len(block):  # a read split a multi-byte character: leave its bytes for the next block
+                self._fh.seek(cut - len(block), 1)
+                block = block[:cut]
+            left -= len(block)
+            out.write(block.decode("utf-8"))
+        out.write("\n" + indent[:-2] + "]" if len(indent) >= 2 else "\n]")
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _boundary(block: bytes) -> int:
+    """The length of the longest prefix of `block` that ends on a UTF-8 character boundary."""
+    i = len(block) - 1
+    while i > 0 and 0x80 <= block[i] < 0xC0:
+        i -= 1
+    lead = block[i]
+    need = 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+    return len(block) if i + need <= len(block) else i
