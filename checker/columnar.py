@@ -40,6 +40,8 @@ CHUNK_BYTES = 48 << 20
 _DATE_RX = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 _EDGE_SPACE = r"^\s|\s$"
 _SIDES = ("length_mm", "width_mm", "height_mm")
+# Columns whose distinct raw texts key the explanation: a date stays a date (not midnight), a list is a list.
+_RAW_KEYED = {name for name, spec in columns().items() if (spec.get("x-type") or spec.get("type")) in ("datetime", "list")}
 
 
 class Unsuitable(Exception):
@@ -307,7 +309,8 @@ class _Run:
         dup = (valid_id & ~blank & (first_of < rows)).fill_null(False)
 
         # 3. resolution (family, version, layers, overlays); rows it cannot settle go row-wise
-        df = conv.with_columns(rows, pl.Series("__sid", sid), pl.int_range(0, n, eager=True).alias("__i"))
+        df = conv.with_columns(rows, pl.Series("__sid", sid), pl.int_range(0, n, eager=True).alias("__i"),
+                               *[raw[self.h.source[f]].alias(f"__raw:{f}") for f in _RAW_KEYED if f in self.h.source])
         df, parts, part_rules = self._resolve(df, present)
         rowwise = rowwise | df["__pid"].is_null()
         rowwise = rowwise & ~blank
@@ -316,7 +319,10 @@ class _Run:
         # 4. candidates per rule, explained per distinct combination of the cells the rule reads
         frame = _Frame(pl, df, present, {c for k in ("origin_country", "destination_country") if k in present
                                          for c in conv[k].unique().to_list() if c})
-        pieces = [self._explain(frame, raw, df, keep, rules) for rules in part_rules.values()]
+        masks = df.select([self._mask(frame, entries).alias(f"r{k}") for k, entries in enumerate(part_rules.values())]
+                          ).with_columns(pl.all() & pl.lit(keep))
+        pieces = [self._explain(df, masks[f"r{k}"].arg_true(), invalid_cols, entries)
+                  for k, entries in enumerate(part_rules.values())]
         found = [p for p in pieces if p is not None and p.height]
 
         # 5. input findings of the columnar rows (Python: few, and their messages name the row)
@@ -490,42 +496,57 @@ class _Run:
         return df, parts, {key: entries for key, entries in by_rule.items()}
 
     # ---- explanation ------------------------------------------------------------------------------
-    def _explain(self, frame: _Frame, raw: Any, df: Any, keep: Any, entries: list[Any]) -> Any:
+    def _mask(self, frame: _Frame, entries: list[Any]) -> Any:
+        """Rows this rule may break: conservative (too many is safe, too few is a bug the differential tests catch)."""
         pl, eng = self.pl, self.engine
-        cr = entries[0][2]
-        rule = cr.rule
-        pids = [pid for pid, _, _ in entries]
-        applies = pl.col("__pid").is_in(pids).fill_null(False)
+        rule = entries[0][2].rule
+        applies = pl.col("__pid").is_in([pid for pid, _, _ in entries]).fill_null(False)
         try:
             when = fastpath.predicate_expr(frame, rule.when, eng.env).fill_null(True)
             may = fastpath.kind_expr(frame, rule, eng.env, eng.policies.categories).fill_null(True)
             # A missing exchange rate inside `when` is itself reported (a warning), whatever the kind would say.
-            cand = applies & ((when & may) | fastpath._rate_unknown(frame, rule.when, eng.env))
+            return applies & ((when & may) | fastpath._rate_unknown(frame, rule.when, eng.env))
         except fastpath.NotCompilable:
-            cand = applies
-        idx = df.select((cand & pl.lit(keep)).alias("c"))["c"].arg_true()
+            return applies
+
+    def _explain(self, df: Any, idx: Any, invalid_cols: dict[int, set[str]], entries: list[Any]) -> Any:
+        """Findings of one rule for the candidate rows `idx`, evaluated once per distinct combination of its cells.
+
+        Cells are taken converted (exact wherever the converter was sure; unsure cells were settled
+        before), except date-times, which the row-wise reader keeps as dates or date-times by their
+        text, so they come from the raw cell. Results are remembered across chunks.
+        """
+        pl, eng = self.pl, self.engine
         if not idx.len():
             return None
-        fields = sorted(f for f in reads(rule) if f in self.h.source)
-        srcs = [self.h.source[f] for f in fields]
-        cells = raw.select(srcs).gather(idx) if srcs else pl.DataFrame({"__k": [0] * idx.len()})
-        key_cols = srcs or ["__k"]
+        cr = entries[0][2]
+        rule_key = (cr.version.label, cr.rule.id, cr.rule.layer, (cr.rule.exception or {}).get("file"))
+        fields = sorted(f for f in reads(cr.rule) if f in self.h.source)
+        key_cols = [f"__raw:{f}" if f in _RAW_KEYED else f for f in fields]
+        cells = df.select([pl.col(c) for c in key_cols]).gather(idx) if key_cols else pl.DataFrame({"__k": [0] * idx.len()})
+        bad = None
+        if invalid_cols:
+            srcs = {self.h.source[f].strip().lower().lstrip("\ufeff"): f for f in fields}
+            flags = [tuple(sorted(srcs[c] for c in invalid_cols.get(i, ()) if c in srcs)) for i in idx.to_list()]
+            if any(flags):
+                bad = pl.Series("__bad", [",".join(x) for x in flags])
+        if bad is not None:
+            cells = cells.with_columns(bad)
+        key_cols = cells.columns
         cells = cells.with_columns(pl.Series("__i", idx))
         uniq = cells.select(key_cols).unique(maintain_order=True).with_row_index("__c")
         cells = cells.join(uniq, on=key_cols, how="left", nulls_equal=True, maintain_order="left")
+        memo = self.combos.setdefault(rule_key, {})
         frag_c, frag_v, frag_mid, frag_sev = [], [], [], []
         for c, rec in enumerate(uniq.select(key_cols).iter_rows()):
-            values, invalid, _ = self.norm.convert_record(dict(zip(key_cols, rec)) if srcs else {})
-            ship = Shipment(0, values, "", self.norm.path, invalid)
-            ev = Evaluation([])
-            eng._run([cr], ship, ev)
-            for v, f in enumerate(ev.findings):
-                d = f.to_dict()
-                del d["shipment_id"], d["row"], d["destination_country"]
+            got = memo.get(rec)
+            if got is None:
+                got = memo[rec] = self._evaluate(cr, fields, rec, bad is not None)
+            for v, (mid, sev) in enumerate(got):
                 frag_c.append(c)
                 frag_v.append(v)
-                frag_mid.append(dumps(d)[1:-1])
-                frag_sev.append(f.severity)
+                frag_mid.append(mid)
+                frag_sev.append(sev)
         if not frag_c:
             return None
         frags = pl.DataFrame({"__c": frag_c, "__v": frag_v, "__mid": frag_mid, "__sev": frag_sev},
@@ -535,6 +556,28 @@ class _Run:
         pid_of = df["__pid"].gather(hits["__i"])
         seq = pid_of.replace_strict(list(pos), list(pos.values()), return_dtype=pl.Int64) * 64 + hits["__v"]
         return hits.select("__i", "__mid", "__sev").with_columns(seq.alias("__seq"))
+
+    def _evaluate(self, cr: Any, fields: list[str], rec: tuple[Any, ...], has_bad: bool) -> list[tuple[str, str]]:
+        """The findings (serialised without shipment id, row and country) of one combination of cells."""
+        values: dict[str, Any] = {}
+        invalid = set(rec[-1].split(",")) - {""} if has_bad else set()
+        for f, v in zip(fields, rec):
+            if v is None:
+                continue
+            if f in _RAW_KEYED:
+                ok, v, _ = self.norm.convert(f, v, columns()[f])
+                if not ok or v is None:
+                    continue
+            values[f] = v
+        ship = Shipment(0, values, "", self.norm.path, invalid)
+        ev = Evaluation([])
+        self.engine._run([cr], ship, ev)
+        out = []
+        for f in ev.findings:
+            d = f.to_dict()
+            del d["shipment_id"], d["row"], d["destination_country"]
+            out.append((dumps(d)[1:-1], f.severity))
+        return out
 
     # ---- output ----------------------------------------------------------------------------------
     def _emit(self, df: Any, keep: Any, found: list[Any], lines: list[tuple[int, int, str, str]],

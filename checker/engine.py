@@ -49,6 +49,19 @@ class _Template(string.Formatter):
 _FMT = _Template()
 
 
+class _Visible(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(template: str, values: dict[str, Any]) -> str:
+    """The message template filled in; str.format_map is C code, the Formatter above the slow general case."""
+    try:
+        return template.format_map(_Visible(values))
+    except (ValueError, IndexError, KeyError, AttributeError, TypeError):
+        return _FMT.format(template, **values)
+
+
 @dataclass
 class Evaluation:
     findings: list[Finding]
@@ -185,7 +198,7 @@ class Engine:
         if missing_rate:
             message = f"Cannot check {r.id}: {viol.detail}."
         else:
-            message = _FMT.format(r.get("message", "{detail}"), **values)
+            message = fill(r.get("message", "{detail}"), values)
         return Finding(
             shipment_id=s.shipment_id, row=s.row, severity=viol.severity or r.severity, rule_id=r.id, kind=r.kind,
             message=message, policy={"family": cr.family.id, "version": cr.version.id},
