@@ -36,10 +36,11 @@ from .recordlog import dumps
 from .shipment import DERIVED, Shipment
 
 FAST_MIN_BYTES = 2_000_000  # below this the row-wise engine is as fast as importing Polars
-CHUNK_BYTES = 48 << 20
+CHUNK_BYTES = 32 << 20
 _DATE_RX = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 _EDGE_SPACE = r"^\s|\s$"
 _SIDES = ("length_mm", "width_mm", "height_mm")
+_MEMO_PER_RULE = 2_000
 # Columns whose distinct raw texts key the explanation: a date stays a date (not midnight), a list is a list.
 _RAW_KEYED = {name for name, spec in columns().items() if (spec.get("x-type") or spec.get("type")) in ("datetime", "list")}
 
@@ -541,7 +542,9 @@ class _Run:
         for c, rec in enumerate(uniq.select(key_cols).iter_rows()):
             got = memo.get(rec)
             if got is None:
-                got = memo[rec] = self._evaluate(cr, fields, rec, bad is not None)
+                got = self._evaluate(cr, fields, rec, bad is not None)
+                if len(memo) < _MEMO_PER_RULE:  # bounded: near-unique combinations (exact sizes) would only eat memory
+                    memo[rec] = got
             for v, (mid, sev) in enumerate(got):
                 frag_c.append(c)
                 frag_v.append(v)

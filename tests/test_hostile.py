@@ -601,6 +601,57 @@ def test_terminal_formats_carry_no_control_sequences(fmt: str, tmp_path: Path) -
 # ------------------------------------------------------------------------------------------------
 _BIG_HEADER = ("shipment_id,dispatch_at,origin_country,destination_country,delivery_type,length_mm,width_mm,height_mm,"
                "weight_kg,shape,recipient_phone,recipient_name,contents\n")
+_RSS = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True); "
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def _big_manifest(target: Path, megabytes: int) -> int:
+    """A manifest of about `megabytes` MB, written in blocks (the test itself stays small); returns its row count.
+
+    Every 1000th row has text in a number column and every 5000th repeats an earlier shipment_id.
+    """
+    pad = "printed books, magazines and a wall calendar, packed flat in a cardboard box " * 3
+    rows = 0
+    with target.open("w", encoding="utf-8") as fh:
+        fh.write(_BIG_HEADER)
+        while fh.tell() < megabytes * 1_000_000:
+            block = []
+            for _ in range(10_000):
+                rows += 1
+                weight = "heavy" if rows % 1000 == 0 else f"{(rows % 250) / 10 + 0.5:.1f}"
+                sid = f"B-{rows - 1 if rows % 5000 == 0 else rows:08d}"
+                block.append(f"{sid},2025-06-0{1 + rows % 9}T10:00,PL,PL,locker,{300 + rows % 400},{200 + rows % 90},"
+                             f"{50 + rows % 60},{weight},box,+48 512 345 678,Anna Nowak {rows},\"{pad}{rows}\"\n")
+            fh.write("".join(block))
+    return rows
+
+
+def test_large_manifest_memory_stays_bounded(tmp_path: Path) -> None:
+    """A 100 MB manifest is read in chunks: every row is counted, bad cells and duplicate ids are named, memory is bounded."""
+    env = _env()
+    peaks, counts = {}, {}
+    for mb in (50, 100):
+        path = tmp_path / f"big-{mb}.csv"
+        counts[mb] = _big_manifest(path, mb)
+        out = tmp_path / f"report-{mb}.json"
+        done = subprocess.run([sys.executable, "-c", _RSS, CHECKER, "--policies", str(HOSTILE / "policies" / "valid"), "check",
+                               str(path), "--policy", "demo", "--as-of", "2025-06-01", "--format", "json", "--output", str(out),
+                               "--quiet"], capture_output=True, text=True, env=env, timeout=600)
+        code, peak_kb = map(int, done.stdout.split())
+        assert code == 1, done.stderr  # the bad rows fail the run; no crash
+        peaks[mb] = peak_kb * 1024
+        report = json.loads(out.read_text(encoding="utf-8"))
+        assert report["summary"]["shipments"] == counts[mb] == report["manifest"]["rows"]
+        bad = [f for f in report["findings"] if f["rule_id"] == "input-invalid-number"]
+        assert len(bad) == counts[mb] // 1000 and all(f["field"] == "weight_kg" and f["row"] % 1000 == 1 for f in bad)
+        dups = [f for f in report["findings"] if f["rule_id"] == "input-duplicate-id"]
+        assert len(dups) == counts[mb] // 5000
+        path.unlink()
+    # The whole-file reader grew about 5 bytes of memory per byte of input; the chunked columnar reader
+    # holds one 32 MB chunk at a time. What still grows (about 1.5 bytes per byte, measured 2026-11-21) is
+    # open in issue 8; this bound keeps it from getting worse.
+    extra_input = 50_000_000
+    assert peaks[100] - peaks[50] < 2 * extra_input, f"peak RSS grew {(peaks[100] - peaks[50]) / 1e6:.0f} MB for 50 MB more input"
 
 
 # ------------------------------------------------------------------------------------------------
