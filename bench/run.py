@@ -3,6 +3,7 @@ time and peak memory from /usr/bin/time -v, the naive per-row jsonschema baselin
 figures appended to bench/RESULTS.md with the machine and the date.
 
 BENCH_SIZES=100,10000 make bench   # a quicker subset
+BENCH_NAIVE_MAX=100000 make bench  # skip the naive baseline above this size (it needs minutes per 100 k rows)
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def main() -> int:
         wall, rss, code = timed([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json",
                                  "--output", str(out), "--fail-on", "never", "--quiet"])
         assert code == 0, f"checker failed on {path}"
-        naive = timed([sys.executable, str(HERE / "naive.py"), str(path)]) if n >= 10_000 else None
+        naive_max = int(os.environ.get("BENCH_NAIVE_MAX", "0") or 0) or None
+        naive = timed([sys.executable, str(HERE / "naive.py"), str(path)]) if n >= 10_000 and (naive_max is None or n <= naive_max) else None
         rows.append((n, size_mb, wall, rss, naive))
         speedup = f"{naive[0] / wall:.1f}×" if naive else "—"
         print(f"{n:>9} rows {size_mb:7.1f} MB  checker {wall:6.2f} s {rss:7.0f} MiB   naive "
