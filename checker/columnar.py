@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from . import fastpath
 from .engine import Engine, Evaluation
-from .findings import input_finding, shipment_record, status_of
+from .findings import input_finding, shipment_record
 from .manifest import _KNOWN_COUNTRIES, Normaliser, _decode, _delimiter
 from .manifest_columns import aliases, columns, currency_field_of
 from .model import Rule
@@ -205,6 +205,18 @@ def _convert(pl: Any, text: Any, spec: dict[str, Any], decimal_comma: bool) -> t
     return value, unsure.fill_null(False)
 
 
+def _in_force(pl: Any, fam: Any, day: Any, otherwise: str | None) -> Any:
+    """The id of `fam`'s dated version in force on `day` (Family.resolve, column-wise), else `otherwise`."""
+    expr = pl.lit(otherwise, dtype=pl.String)
+    for v in reversed(fam.dated()):  # built inside out, so the earliest matching version wins as in Family.resolve
+        until = fam.until_of(v)
+        cond = day >= pl.lit(v.effective_from)
+        if until is not None:
+            cond = cond & (day < pl.lit(until))
+        expr = pl.when(cond).then(pl.lit(v.id)).otherwise(expr)
+    return expr
+
+
 class _Frame(fastpath.Frame):
     """The converted columns of one chunk, in the shape checker/fastpath.py's expressions expect."""
 
@@ -216,14 +228,13 @@ class _Frame(fastpath.Frame):
 # The run
 # --------------------------------------------------------------------------------------------
 class _Run:
-    def __init__(self, pl: Any, path: str, engine: Engine, norm: Normaliser, out: Any, header: _Header) -> None:
-        self.pl, self.path, self.engine, self.norm, self.out, self.h = pl, path, engine, norm, out, header
+    def __init__(self, pl: Any, engine: Engine, norm: Normaliser, out: Any, header: _Header) -> None:
+        self.pl, self.engine, self.norm, self.out, self.h = pl, engine, norm, out, header
         self.decimal_comma = header.delim != ","
         self.norm.decimal_comma = self.decimal_comma
         self.seen = pl.DataFrame({"__sid": [], "__first": []}, schema={"__sid": pl.String, "__first": pl.Int64})
         self.verdicts: dict[tuple[str, str], tuple[bool, Any, tuple[str, str, str]]] = {}
-        self.combos: dict[Any, list[tuple[str, str]]] = {}
-        self.fragments_by_rule: dict[tuple[Any, ...], tuple[Any, list[tuple[str, str]]]] = {}
+        self.combos: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[str, str]]]] = {}  # rule -> cells -> findings
 
     # ---- one chunk --------------------------------------------------------------------------
     def chunk(self, body: bytes, first_line: int) -> None:
@@ -291,10 +302,8 @@ class _Run:
             mask = pl.Series("m", [False] * n).scatter(idx, True)
             conv = conv.with_columns(pl.when(mask).then(None).otherwise(pl.col(canon)).alias(canon))
         invalid_cols: dict[int, set[str]] = {}
-        for i, _, _, _, _ in problems:
-            invalid_cols.setdefault(i, set())
-        for (i, _pos, src, _cell, _p) in problems:
-            invalid_cols[i].add(src)
+        for i, _, src, _, _ in problems:
+            invalid_cols.setdefault(i, set()).add(src)
 
         # 2. shipment ids, duplicates across the whole file
         sid_raw = raw[self.h.source["shipment_id"]] if "shipment_id" in present else pl.Series("x", [None] * n, dtype=pl.String)
@@ -312,7 +321,7 @@ class _Run:
         # 3. resolution (family, version, layers, overlays); rows it cannot settle go row-wise
         df = conv.with_columns(rows, pl.Series("__sid", sid), pl.int_range(0, n, eager=True).alias("__i"),
                                *[raw[self.h.source[f]].alias(f"__raw:{f}") for f in _RAW_KEYED if f in self.h.source])
-        df, parts, part_rules = self._resolve(df, present)
+        df, part_rules = self._resolve(df, present)
         rowwise = rowwise | df["__pid"].is_null()
         rowwise = rowwise & ~blank
         keep = ~rowwise & ~blank
@@ -341,16 +350,16 @@ class _Run:
                 f = input_finding(sid_list[i], row_list[i], None, "ragged-row",
                                   f"{self.norm.path} row {row_list[i]}: {missing} cell(s) fewer than the header has", severity="warning")
                 lines.append((i, 900, dumps(f.to_dict()), f.severity))
-        no_id = (~valid_id & keep).to_list()
-        dup_list = (dup & keep).to_list()
         first_list = first_of.to_list()
-        for i in range(n):
-            if no_id[i] and "shipment_id" not in invalid_cols.get(i, ()):
+        for i in (((~valid_id) | dup) & keep).arg_true().to_list():  # only the rows with an id problem, not every row
+            if not valid_id[i]:
+                if "shipment_id" in invalid_cols.get(i, ()):
+                    continue  # already reported as an invalid cell
                 f = input_finding(sid_list[i], row_list[i], "shipment_id", "missing-id",
                                   f"{self.norm.path} row {row_list[i]}: shipment_id is empty; the row is reported as {sid_list[i]}",
                                   expected="a unique reference")
                 lines.append((i, 901, dumps(f.to_dict()), f.severity))
-            elif dup_list[i]:
+            else:
                 f = input_finding(sid_list[i], row_list[i], "shipment_id", "duplicate-id",
                                   f"{self.norm.path} row {row_list[i]}: shipment_id {sid_list[i]} was already used on row {first_list[i]}",
                                   actual=sid_list[i], expected="unique")
@@ -369,16 +378,12 @@ class _Run:
             ship, input_findings = self.norm.shipment(row_list[i], rec)
             ev = self.engine.evaluate(ship)
             found_here = input_findings + ev.findings
-            self.out.rows += 1
-            status = status_of(found_here)
-            self.out.statuses[status] += 1
+            status = self.out.tally(ship, found_here)
             for k, f in enumerate(found_here):
                 lines.append((i, -1000 + k, dumps(f.to_dict()), f.severity))
             if found_here:
                 ship_lines.append((i, dumps(shipment_record(ship.shipment_id, ship.row, status, ev.policy,
                                                             ship.get("destination_country"), found_here))))
-            elif self.out.want_passed:
-                self.out.passed.append((ship.shipment_id, ship.row))
 
         # 7. merge, order by row then by position in the row, count, write
         self._emit(df, keep, found, lines, ship_lines, rowwise)
@@ -422,7 +427,7 @@ class _Run:
         return {i: expected - c for i, c in zip(idx, n.gather(idx).to_list())} if idx else {}
 
     # ---- resolution ---------------------------------------------------------------------------
-    def _resolve(self, df: Any, present: set[str]) -> tuple[Any, Any, dict[Any, list[Any]]]:
+    def _resolve(self, df: Any, present: set[str]) -> tuple[Any, dict[Any, list[Any]]]:
         pl, eng = self.pl, self.engine
         policies = eng.policies
         fam_col = pl.col("service").fill_null(pl.lit(eng.default_family)) if "service" in present else pl.lit(eng.default_family)
@@ -439,24 +444,11 @@ class _Run:
             if eng.pinned and fid == eng.default_family:
                 ver = pl.when(is_fam).then(pl.lit(eng.pinned)).otherwise(ver)
             else:
-                v_expr = pl.lit(fam.undated().id if fam.undated() else None, dtype=pl.String)
-                for v in reversed(fam.dated()):
-                    until = fam.until_of(v)
-                    cond = d >= pl.lit(v.effective_from)
-                    if until is not None:
-                        cond = cond & (d < pl.lit(until))
-                    v_expr = pl.when(cond).then(pl.lit(v.id)).otherwise(v_expr)
-                ver = pl.when(is_fam).then(v_expr).otherwise(ver)
-            for ov in policies.overlays_for(fid):
+                undated = fam.undated()
+                ver = pl.when(is_fam).then(_in_force(pl, fam, d, undated.id if undated else None)).otherwise(ver)
+            for ov in policies.overlays_for(fid):  # overlays have no undated fallback (Engine.evaluate)
                 o_expr = ov_exprs.get(ov.id, pl.lit(None, dtype=pl.String))
-                v_expr = pl.lit(None, dtype=pl.String)
-                for v in reversed(ov.dated()):
-                    until = ov.until_of(v)
-                    cond = d >= pl.lit(v.effective_from)
-                    if until is not None:
-                        cond = cond & (d < pl.lit(until))
-                    v_expr = pl.when(cond).then(pl.lit(v.id)).otherwise(v_expr)
-                ov_exprs[ov.id] = pl.when(is_fam).then(v_expr).otherwise(o_expr)
+                ov_exprs[ov.id] = pl.when(is_fam).then(_in_force(pl, ov, d, None)).otherwise(o_expr)
         df = df.with_columns(ver.alias("__ver"), *[e.alias(f"__ov:{k}") for k, e in ov_exprs.items()])
         # Country layers: the rule set depends on the origin/destination only through the layers that name them.
         o = pl.col("origin_country") if "origin_country" in present else pl.lit(None, dtype=pl.String)
@@ -494,7 +486,7 @@ class _Run:
             for pid, k, cr in entries:
                 key = (cr.version.label, cr.rule.id, cr.rule.layer, (cr.rule.exception or {}).get("file"))
                 by_rule.setdefault(key, []).append((pid, k, cr))
-        return df, parts, {key: entries for key, entries in by_rule.items()}
+        return df, by_rule
 
     # ---- explanation ------------------------------------------------------------------------------
     def _mask(self, frame: _Frame, entries: list[Any]) -> Any:
@@ -514,10 +506,10 @@ class _Run:
         """Findings of one rule for the candidate rows `idx`, evaluated once per distinct combination of its cells.
 
         Cells are taken converted (exact wherever the converter was sure; unsure cells were settled
-        before), except date-times, which the row-wise reader keeps as dates or date-times by their
-        text, so they come from the raw cell. Results are remembered across chunks.
+        before), except date-times and lists (_RAW_KEYED), whose Python value depends on their text,
+        so they come from the raw cell. Results are remembered across chunks (up to _MEMO_PER_RULE).
         """
-        pl, eng = self.pl, self.engine
+        pl = self.pl
         if not idx.len():
             return None
         cr = entries[0][2]
@@ -605,8 +597,7 @@ class _Run:
             for sev, cnt in allf.group_by("__sev").len().iter_rows():
                 out.severities[sev] += cnt
         # Shipments of the columnar rows: status from their findings (row-wise rows were counted already).
-        is_rw = rowwise.to_list()
-        col_f = allf.filter(~pl.col("__i").is_in([i for i, r in enumerate(is_rw) if r]))
+        col_f = allf.filter(~pl.col("__i").is_in(rowwise.arg_true().cast(pl.Int64).implode()))
         per = col_f.group_by("__i").agg((pl.col("__sev") == "error").sum().alias("errors"),
                                         (pl.col("__sev") == "warning").sum().alias("warnings"))
         per = per.join(base.with_columns(pl.col("__i").cast(pl.Int64)), on="__i", how="left").with_columns(
@@ -643,7 +634,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
                 return None  # UTF-16, legacy code pages and NUL bytes are the row-wise reader's job
             fh.seek(0)
             header = _Header(fh.readline())
-            state = _Run(pl, path, engine, norm, out, header)
+            state = _Run(pl, engine, norm, out, header)
             for body, first_line in _chunks(fh, 2):
                 state.chunk(body, first_line)
                 if progress is not None:

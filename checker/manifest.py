@@ -256,7 +256,7 @@ class Normaliser:
             return Shipment(row, {}, sid, self.path), [input_finding(sid, row, None, "unreadable-record",
                                                                       f"{self.path} row {row}: a shipment must be an object, not {type(rec).__name__}")]
         findings: list[Finding] = []
-        for name, src in self.unknown_columns(rec):
+        for name in self.unknown_columns(rec):
             self.unknown[name] = self.unknown.get(name, 0) + 1
         raw_id = next((raw for key, raw in rec.items() if str(key).strip().lower().lstrip("\ufeff") == "shipment_id"), None)
         if raw_id not in (None, "") and not isinstance(raw_id, (dict, list)):
@@ -291,14 +291,10 @@ class Normaliser:
         return Shipment(row, values, sid, self.path, invalid), findings
 
     @staticmethod
-    def unknown_columns(rec: dict[str, Any]) -> list[tuple[str, str]]:
+    def unknown_columns(rec: dict[str, Any]) -> list[str]:
         cols, alias = columns(), aliases()
-        out = []
-        for key in rec:
-            name = str(key).strip().lower().lstrip("\ufeff")
-            if name and not name.startswith("__") and name not in cols and name not in alias:
-                out.append((name, key))
-        return out
+        names = (str(key).strip().lower().lstrip("\ufeff") for key in rec)
+        return [n for n in names if n and not n.startswith("__") and n not in cols and n not in alias]
 
     def convert_record(self, rec: dict[str, Any]) -> tuple[dict[str, Any], set[str], list[tuple[str, Any, tuple[str, str, str]]]]:
         """(values, invalid columns, problems as (source column, raw cell, (id, message, expected))), without side effects.

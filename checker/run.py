@@ -42,14 +42,19 @@ class ReportBuilder:
         self.want_passed = want_passed
         self.passed: list[tuple[str, int]] = []
 
-    def add_shipment(self, ship: Any, found: list[Finding], policy: tuple[str, str] | None) -> None:
-        """One row from the row-wise engine."""
+    def tally(self, ship: Any, found: list[Finding]) -> str:
+        """Count one row-wise shipment (row, status, passed list); its status."""
         self.rows += 1
         status = status_of(found)
         self.statuses[status] += 1
+        if not found and self.want_passed:
+            self.passed.append((ship.shipment_id, ship.row))
+        return status
+
+    def add_shipment(self, ship: Any, found: list[Finding], policy: tuple[str, str] | None) -> None:
+        """One row from the row-wise engine, written as it comes."""
+        status = self.tally(ship, found)
         if not found:
-            if self.want_passed:
-                self.passed.append((ship.shipment_id, ship.row))
             return
         self.findings.append_lines(dumps(f.to_dict()) for f in found)
         for f in found:
