@@ -220,8 +220,9 @@ def _in_force(pl: Any, fam: Any, day: Any, otherwise: str | None) -> Any:
 class _Frame(fastpath.Frame):
     """The converted columns of one chunk, in the shape checker/fastpath.py's expressions expect."""
 
-    def __init__(self, pl: Any, df: Any, present: set[str], countries: set[str]) -> None:  # noqa: D107
+    def __init__(self, pl: Any, df: Any, present: set[str], countries: dict[str, set[str]], screened: dict[str, frozenset[str]]) -> None:  # noqa: D107
         self.pl, self.df, self.present, self.countries, self.n = pl, df, present, countries, df.height
+        self.screened = screened
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,6 +235,7 @@ class _Run:
         self.norm.decimal_comma = self.decimal_comma
         self.seen = pl.DataFrame({"__sid": [], "__first": []}, schema={"__sid": pl.String, "__first": pl.Int64})
         self.verdicts: dict[tuple[str, str], tuple[bool, Any, tuple[str, str, str]]] = {}
+        self.screened: dict[str, frozenset[str]] = {}  # contents text -> keyword categories (fastpath.Frame.texts_hitting)
         self.combos: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[str, str]]]] = {}  # rule -> cells -> findings
 
     # ---- one chunk --------------------------------------------------------------------------
@@ -327,8 +329,8 @@ class _Run:
         keep = ~rowwise & ~blank
 
         # 4. candidates per rule, explained per distinct combination of the cells the rule reads
-        frame = _Frame(pl, df, present, {c for k in ("origin_country", "destination_country") if k in present
-                                         for c in conv[k].unique().to_list() if c})
+        frame = _Frame(pl, df, present, {k: {c for c in conv[k].unique().to_list() if c}
+                                         for k in ("origin_country", "destination_country") if k in present}, self.screened)
         masks = df.select([self._mask(frame, entries).alias(f"r{k}") for k, entries in enumerate(part_rules.values())]
                           ).with_columns(pl.all() & pl.lit(keep))
         pieces = [self._explain(df, masks[f"r{k}"].arg_true(), invalid_cols, entries)

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import phonenumbers
 
-from .categories import Categories
+from .categories import _WORD, Categories
 from .manifest_columns import columns, currency_field_of
 from .model import Rule
 from .shipment import DERIVED, EvalEnv
@@ -42,8 +42,36 @@ class Frame:
     pl: Any
     df: Any
     present: set[str]
-    countries: set[str]
+    countries: dict[str, set[str]]  # country column -> the codes that occur in it in this chunk
     n: int
+    screened: dict[str, frozenset[str]]  # contents text -> categories its keywords hit; the run keeps it across chunks
+    _texts: dict[str, frozenset[str]] | None = None
+
+    def texts_hitting(self, categories: Categories, ids: list[str]) -> list[str]:
+        """The chunk's distinct `contents` texts whose keywords hit one of `ids`: exact, by Categories.screen itself.
+
+        Descriptions repeat (a shop sells a catalogue), so each distinct text is screened once, in
+        Python, instead of one regular expression per rule over every row; a cheap substring pass
+        over every keyword stem first leaves Python only the texts that can hit at all.
+        """
+        if self._texts is None:
+            pl = self.pl
+            texts = self.df.select(pl.col("contents").drop_nulls().unique()).to_series()
+            rx = _stems_regex(categories)
+            maybe = set(texts.filter(texts.str.to_lowercase().str.contains(rx)).to_list()) if rx else set()
+            if len(self.screened) > _SCREEN_MEMO:
+                self.screened.clear()
+            every = list(categories.by_id)
+            hits: dict[str, frozenset[str]] = {}
+            for text in maybe:
+                got = self.screened.get(text)
+                if got is None:
+                    got = self.screened[text] = frozenset(c for c, _ in categories.screen(text, every))
+                if got:
+                    hits[text] = got
+            self._texts = hits
+        wanted = set(ids)
+        return sorted(t for t, got in self._texts.items() if got & wanted)
 
     def col(self, name: str) -> Any:
         pl = self.pl
@@ -238,12 +266,7 @@ def kind_expr(f: Frame, rule: Rule, env: EvalEnv, categories: Categories) -> Any
         if "contents_categories" in f.present:
             out = declared.list.eval(pl.element().is_in(banned)).list.any().fill_null(False)
         if p.get("screen_keywords", True) and "contents" in f.present:
-            stems = sorted({kw.rstrip("*").strip().lower() for c in banned if c in categories.by_id
-                            for kws in categories.by_id[c].keywords.values() for kw in kws if kw.strip()})
-            if stems:
-                # Substring match on the lower-cased text is a superset of the whole-word, case-insensitive match.
-                rx = "|".join(re.escape(s).replace(r"\ ", r"\s+") for s in stems)
-                out = out | f.col("contents").str.to_lowercase().str.contains(rx).fill_null(False)
+            out = out | f.col("contents").is_in(f.texts_hitting(categories, banned)).fill_null(False)
         return out
     if kind == "requires":
         return ~predicate_expr(f, p["then"], env, positive=False) | _rate_unknown(f, p["then"], env)
@@ -264,6 +287,25 @@ def kind_expr(f: Frame, rule: Rule, env: EvalEnv, categories: Categories) -> Any
         o, d = f.col("origin_country"), f.col("destination_country")
         return (o.is_not_null() & d.is_not_null() & ~pl.concat_str([o, pl.lit(">"), d]).is_in(pairs)).fill_null(False)
     raise NotCompilable(kind)
+
+
+_SCREEN_MEMO = 200_000  # distinct descriptions remembered across chunks (a few tens of MB at most)
+
+
+def _stems_regex(categories: Categories) -> str:
+    """The first word of every keyword as one alternation: a text can only hit a keyword if its lower-cased
+    form contains that word (Categories.screen matches whole lower-cased words, phrases word by word, so
+    "li-ion" also hits "Li ion": a regex of the whole keyword would miss that)."""
+    key = id(categories)
+    if key not in _STEMS:
+        firsts = sorted({words[0] for c in categories.by_id.values() for kws in c.keywords.values() for kw in kws
+                         if (words := _WORD.findall(kw.rstrip("*").strip().lower()))})
+        _STEMS.clear()
+        _STEMS[key] = "|".join(re.escape(w) for w in firsts)
+    return _STEMS[key]
+
+
+_STEMS: dict[int, str] = {}
 
 
 @lru_cache(maxsize=None)
@@ -287,15 +329,21 @@ def _format_expr(f: Frame, p: dict[str, Any]) -> Any:
     pl = f.pl
     col = f.col(p["field"])
     fmt = p["format"]
-    country = f.col(p.get("country_field", "destination_country"))
+    country_field = p.get("country_field", "destination_country")
+    country = f.col(country_field)
+    codes = f.countries.get(country_field, set())
     if fmt in ("phone", "mobile_phone"):
-        digits = col.str.strip_chars().str.replace_all(r"[\s\-().]", "")
-        certain = pl.lit(False)
-        for region in sorted(f.countries):
-            rx = _mobile_regex(region)
-            if rx:
-                ok = digits.str.contains(rx[0]).fill_null(False) & digits.str.contains(rx[1]).fill_null(False)
-                certain = pl.when(country == region).then(ok).otherwise(certain)
+        # One pass of two regexes over "CC:digits" (each region's alternative anchored on its code),
+        # not two passes per region over the whole column.
+        regions = [(r, rx) for r in sorted(codes) if (rx := _mobile_regex(r)) and re.fullmatch(r"[A-Z]{2}", r)]
+        if not regions:
+            return col.is_not_null()
+        keyed = pl.concat_str([country, pl.lit(":"), col.str.strip_chars().str.replace_all(r"[\s\-().]", "")])
+        certain = pl.lit(True)
+        for k in (0, 1):
+            # ASCII digits only: a match means "certainly valid", so matching less is the safe direction.
+            alternatives = "|".join(f"{r}:(?:{rx[k][1:-1]})" for r, rx in regions).replace(r"\d", "[0-9]")
+            certain = certain & keyed.str.contains(f"^(?:{alternatives})$")
         return (col.is_not_null() & ~certain.fill_null(False)).fill_null(True)
     if fmt == "email":
         return (col.is_not_null() & ~col.str.strip_chars().str.contains(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$").fill_null(False))
@@ -304,7 +352,7 @@ def _format_expr(f: Frame, p: dict[str, Any]) -> Any:
 
         bad = pl.lit(False)
         for c, rx in postcode_patterns().items():
-            if c not in f.countries:
+            if c not in codes:
                 continue
             bad = pl.when(country == c).then(~col.str.strip_chars().str.to_uppercase().str.contains(rx.pattern).fill_null(False)).otherwise(bad)
         return (col.is_not_null() & bad).fill_null(False)
@@ -344,4 +392,33 @@ def _rust_regex(pattern: str, widen: bool) -> str:
             if depth == 0:
                 break
         pattern = pattern[: m.start()] + pattern[i:]
+    if widen:
+        pattern = _drop_word_boundaries(pattern)
     return "(?i)" + pattern
+
+
+def _drop_word_boundaries(pattern: str) -> str:
+    r"""The pattern without `\b` / `\B` outside character classes: it then matches wherever the original does.
+
+    Unicode word boundaries keep Rust's fast regex engine from running on non-ASCII text (a Polish
+    street name made one rule's mask twelve times slower); where a match only *selects* rows for
+    the row-wise engine, matching more is safe.
+    """
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            pair = pattern[i:i + 2]
+            if not in_class and pair in ("\\b", "\\B"):
+                i += 2
+                continue
+            out.append(pair)
+            i += 2
+            continue
+        if ch == "[" and not in_class:
+            in_class = True
+        elif ch == "]" and in_class:
+            in_class = False
+        out.append(ch)
+        i += 1
+    return "".join(out)

@@ -68,7 +68,8 @@ def _cell(v: Any) -> str:
 # ---- hypothesis: random manifests around the limits ------------------------------------------------
 countries = st.sampled_from(["PL", "IT", "FR", "ES", "PT", "BE", "LU", "NL", "AT", "HU", "DE", "XX", "", "pl"])
 sides = st.one_of(st.sampled_from(["640.4", "640.5", "610", "611", "80", "81", "190", "191", "21", "20.5", "0", "-5", "abc", "", "1e3"]),
-                  st.floats(min_value=1, max_value=1200, allow_nan=False).map(lambda x: f"{x:.1f}"))
+                  st.floats(min_value=1, max_value=1200, allow_nan=False).map(lambda x: f"{x:.1f}"),
+                  st.floats(min_value=0.01, max_value=700, allow_nan=False).map(repr))
 weights = st.one_of(st.sampled_from(["25", "25.1", "12", "12.5", "30", "31", "ok", "", "nan", "inf"]),
                     st.floats(min_value=0.1, max_value=40, allow_nan=False).map(lambda x: f"{x:.2f}"))
 phones = st.sampled_from(["+48 512 345 678", "+33 6 12 34 56 78", "+39 312 345 6789", "+43 664 1234567", "+36 20 123 4567",
@@ -90,10 +91,12 @@ row_st = st.fixed_dictionaries({
     "cod_amount": st.sampled_from(["", "0", "50"]),
     "insurance_amount": st.sampled_from(["", "0", "500"]),
     "contents": st.sampled_from(["Książki", "Perfumy", "Bateria litowa do laptopa", "Wino czerwone", "Begun cotton shirts", "",
-                                 "Amunicja", "Pistolet na klej", "<script>x</script>"]),
+                                 "Amunicja", "Pistolet na klej", "<script>x</script>", "Akumulator Li ion 12V", "li-ion pack",
+                                 "LI/PO battery", "Fajerwerki", "Ręcznie robione ŚWIECE"]),
     "contents_categories": st.sampled_from(["", "alcohol", "weapons;ammunition", "cash", "unknown"]),
-    "recipient_name": st.sampled_from(["Anna", ""]), "recipient_phone": phones, "recipient_email": st.sampled_from(["a@b.pl", "nope", ""]),
-    "recipient_street": st.sampled_from(["ul. Długa", "P.O. Box 12", "APO AE 09012", "Hôtel de Ville", "Hotel Ritz", ""]),
+    "recipient_name": st.sampled_from(["Anna", "", "Żaneta Hotel Ñandú", "Campingplatz"]), "recipient_phone": phones, "recipient_email": st.sampled_from(["a@b.pl", "nope", ""]),
+    "recipient_street": st.sampled_from(["ul. Długa", "P.O. Box 12", "APO AE 09012", "Hôtel de Ville", "Hotel Ritz", "",
+                                         "Hôtel Régina", "Camping Łąki 3", "Rue de l'Hôtelier 5", "Apartado 123"]),
     "recipient_building": st.sampled_from(["5", ""]), "recipient_city": st.sampled_from(["Wien", "Kraków", ""]),
     "recipient_postcode": st.sampled_from(["1010", "31-042", "69003", "9000-123", "12", ""]),
     "target_point": st.sampled_from(["AT1", ""]), "sender_name": st.sampled_from(["Sklep", ""]),
@@ -155,3 +158,19 @@ def test_polars_float_parser_rejects_what_the_row_reader_rejects() -> None:
     for text, value in zip(samples, parsed):
         if value is not None and value == value and value not in (float("inf"), float("-inf")):
             assert rx.match(text.strip()), text
+
+
+def test_keyword_and_address_screens_give_identical_findings(tmp_path: Path) -> None:
+    """Keywords match word by word ("li-ion" hits "Li ion"), and address screens see non-ASCII text."""
+    contents = ["Akumulator Li ion 12V", "li-ion pack", "LI/PO battery", "Fajerwerki na sylwestra", "Feux d'artifice",
+                "Ręcznie robione ŚWIECE", "Begun cotton shirts", "Wino czerwone", "Pistolet na klej"]
+    streets = ["Hôtel Régina", "Camping Łąki 3", "Rue de l'Hôtelier 5", "Apartado 123", "ul. Długa 5", "Postbus 12"]
+    rows = []
+    for i, (text, street, dest) in enumerate((c, s, d) for c in contents for s in streets for d in ("ES", "PT", "FR", "PL", "IT")):
+        rows.append({"shipment_id": f"K{i}", "dispatch_at": "2025-12-01", "origin_country": "PL", "destination_country": dest,
+                     "delivery_type": "pudo", "dropoff_type": "pudo", "length_mm": "300", "width_mm": "200", "height_mm": "50",
+                     "weight_kg": "1", "contents": text, "recipient_street": street, "recipient_name": "Żaneta Ñandú"})
+    fast, slow = _both(_write(tmp_path / "k.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
+    _assert_same(fast, slow)
+    rules = {f["rule_id"] for f in slow["findings"]}
+    assert {"delivery-place-excluded"} <= rules and any(f["field"] == "contents" for f in slow["findings"])
