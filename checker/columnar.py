@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from . import fastpath
+from . import fastexplain, fastpath
 from .engine import Engine, Evaluation
 from .findings import input_finding, shipment_record
 from .manifest import _KNOWN_COUNTRIES, Normaliser, _decode, _delimiter
@@ -235,6 +235,7 @@ class _Run:
         self.norm.decimal_comma = self.decimal_comma
         self.seen = pl.DataFrame({"__sid": [], "__first": []}, schema={"__sid": pl.String, "__first": pl.Int64})
         self.verdicts: dict[tuple[str, str], tuple[bool, Any, tuple[str, str, str]]] = {}
+        self.plans: dict[tuple[Any, ...], fastexplain.Plan | None] = {}
         self.screened: dict[str, frozenset[str]] = {}  # contents text -> keyword categories (fastpath.Frame.texts_hitting)
         self.combos: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[str, str]]]] = {}  # rule -> cells -> findings
 
@@ -333,7 +334,7 @@ class _Run:
                                          for k in ("origin_country", "destination_country") if k in present}, self.screened)
         masks = df.select([self._mask(frame, entries).alias(f"r{k}") for k, entries in enumerate(part_rules.values())]
                           ).with_columns(pl.all() & pl.lit(keep))
-        pieces = [self._explain(df, masks[f"r{k}"].arg_true(), invalid_cols, entries)
+        pieces = [self._explain(df, frame, masks[f"r{k}"].arg_true(), invalid_cols, entries)
                   for k, entries in enumerate(part_rules.values())]
         found = [p for p in pieces if p is not None and p.height]
 
@@ -504,7 +505,7 @@ class _Run:
         except fastpath.NotCompilable:
             return applies
 
-    def _explain(self, df: Any, idx: Any, invalid_cols: dict[int, set[str]], entries: list[Any]) -> Any:
+    def _explain(self, df: Any, frame: _Frame, idx: Any, invalid_cols: dict[int, set[str]], entries: list[Any]) -> Any:
         """Findings of one rule for the candidate rows `idx`, evaluated once per distinct combination of its cells.
 
         Cells are taken converted (exact wherever the converter was sure; unsure cells were settled
@@ -517,6 +518,41 @@ class _Run:
         cr = entries[0][2]
         rule_key = (cr.version.label, cr.rule.id, cr.rule.layer, (cr.rule.exception or {}).get("file"))
         fields = sorted(f for f in reads(cr.rule) if f in self.h.source)
+        plan = self._plan(rule_key, cr)
+        if plan is None:
+            return self._explain_python(df, idx, invalid_cols, entries, rule_key, fields)
+        srcs = {self.h.source[f].strip().lower().lstrip("\ufeff") for f in fields}
+        bad = [i for i in idx.to_list() if invalid_cols.get(i, set()) & srcs] if invalid_cols else []
+        sub = df[idx]
+        to_python = sub.select(plan.python_rows(frame).alias("p"))["p"]
+        if bad:
+            to_python = to_python | idx.is_in(bad)
+        pieces = [self._explain_python(df, idx.filter(to_python), invalid_cols, entries, rule_key, fields)]
+        done = plan.explain(frame, sub.filter(~to_python)).filter(pl.col("__mid").is_not_null())
+        if done.height:
+            pos = {pid: k for pid, k, _ in entries}
+            pieces.append(done.select(pl.col("__i").cast(pl.UInt32), "__mid", pl.lit(plan.severity).alias("__sev"),
+                                      (pl.col("__pid").replace_strict(list(pos), list(pos.values()), return_dtype=pl.Int64) * 64)
+                                      .alias("__seq")))
+        pieces = [p for p in pieces if p is not None and p.height]
+        return pl.concat(pieces) if pieces else None
+
+    def _plan(self, rule_key: tuple[Any, ...], cr: Any) -> fastexplain.Plan | None:
+        """The column-wise explanation of this rule, built once per rule; None when it has none."""
+        if rule_key not in self.plans:
+            try:
+                self.plans[rule_key] = fastexplain.Plan(self.engine, cr)
+            except fastpath.NotCompilable:
+                self.plans[rule_key] = None
+        return self.plans[rule_key]
+
+    def _explain_python(self, df: Any, idx: Any, invalid_cols: dict[int, set[str]], entries: list[Any],
+                        rule_key: tuple[Any, ...], fields: list[str]) -> Any:
+        """Findings of the candidate rows `idx`, by the row-wise engine once per distinct combination of cells."""
+        pl = self.pl
+        if not idx.len():
+            return None
+        cr = entries[0][2]
         key_cols = [f"__raw:{f}" if f in _RAW_KEYED else f for f in fields]
         cells = df.select([pl.col(c) for c in key_cols]).gather(idx) if key_cols else pl.DataFrame({"__k": [0] * idx.len()})
         bad = None

@@ -89,7 +89,8 @@ def _sides(pl: Any) -> tuple[Any, Any, Any]:
     a, b, c = pl.col("length_mm"), pl.col("width_mm"), pl.col("height_mm")
     lo = pl.min_horizontal(a, b, c)
     hi = pl.max_horizontal(a, b, c)
-    return lo, a + b + c - lo - hi, hi
+    # The median by selection, not a + b + c - lo - hi: the arithmetic form can be off in the last bit.
+    return lo, pl.max_horizontal(pl.min_horizontal(a, b), pl.min_horizontal(pl.max_horizontal(a, b), c)), hi
 
 
 def _derived(pl: Any, name: str) -> Any:

@@ -1,0 +1,228 @@
+"""Findings built column-wise, for the kind whose explanation is arithmetic on near-unique numbers: `dimensions`.
+
+Why: checker/columnar.py explains the rows a rule may break once per distinct combination of
+the cells the rule reads. That is cheap for countries, services and descriptions, which repeat,
+but sizes do not (402.1 × 239.6 × 51 mm): a day of parcels gives tens of thousands of distinct
+size findings (the info-level Robomat note alone, 64 k per million rows), each a Python call.
+
+Exact by construction, not by approximation:
+- the categories, limits, problem texts and their order are those of checker/kinds/dimensions.py,
+  restated as expressions over the same float64 values (rounding is floor(x + 0.5) in both);
+- every number in a text is formatted by `fmt_num` itself, once per distinct value, and joined back;
+- the message template is split by `string.Formatter` and filled with `concat_str`, leaving
+  unknown placeholders visible as `engine.fill` does;
+- the finding's JSON is the row-wise engine's own serialisation (`Engine._finding`, `dumps`) with
+  the fields that vary cut out and filled per row.
+Whatever falls outside that (a `when` that is not a plain comparison, a format spec in the
+message, an unknown declared category) raises NotCompilable or is left to the Python path, and
+the differential tests (tests/test_fastpath.py) compare both engines finding by finding.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from typing import Any
+
+from .engine import CompiledRule, Engine
+from .fastpath import Frame, NotCompilable, predicate_expr
+from .kinds.base import Violation, fmt_num
+from .kinds.dimensions import _box
+from .manifest_columns import columns
+from .recordlog import dumps
+from .shipment import DERIVED, Shipment
+
+SIDES = ("length_mm", "width_mm", "height_mm")
+_VARYING = ("field", "actual", "expected", "message")
+_SENTINEL = {k: f"\x01{k}\x01" for k in _VARYING}
+_SIDE_NAMES = ("shortest side", "middle side", "longest side")
+
+
+# --------------------------------------------------------------------------------------------
+# Which rules qualify
+# --------------------------------------------------------------------------------------------
+def _plain_when(p: Any) -> bool:
+    """A `when` whose column expression is exact (fastpath.predicate_expr widens only `matches`)."""
+    if not p:
+        return True
+    if "all" in p or "any" in p:
+        return all(_plain_when(q) for q in p.get("all") or p.get("any"))
+    if "not" in p:
+        return _plain_when(p["not"])
+    if p.get("currency") or p["op"] == "matches":
+        return False
+    spec = columns().get(p["field"], {})
+    xtype = "number" if p["field"] in DERIVED else spec.get("x-type") or spec.get("type") or ("enum" if "enum" in spec else "string")
+    if xtype == "datetime":
+        return False
+    if p["op"] in ("present", "absent"):
+        return True
+    values = p.get("value") if isinstance(p.get("value"), list) else [p.get("value")]
+    if xtype == "number":
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if xtype == "boolean":
+        return all(isinstance(v, bool) for v in values)
+    return all(isinstance(v, str) for v in values)
+
+
+def _template(text: str) -> list[tuple[str, str | None]]:
+    """(literal, placeholder) pairs of a message template; NotCompilable unless every placeholder is a plain name."""
+    out = []
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        raise NotCompilable("message template") from None
+    for literal, name, spec, conversion in parsed:
+        if name is not None and (spec or conversion or not name.isidentifier()):
+            raise NotCompilable("message template with a format spec")
+        out.append((literal, name))
+    return out
+
+
+class Plan:
+    """One `dimensions` rule ready to be explained column-wise."""
+
+    def __init__(self, engine: Engine, cr: CompiledRule) -> None:
+        rule = cr.rule
+        if rule.kind != "dimensions" or not _plain_when(rule.when):
+            raise NotCompilable(rule.kind)
+        self.cr, self.p = cr, rule.params
+        self.declared = self.p.get("mode") == "declared"
+        self.message = _template(rule.get("message", "{detail}"))
+        probe = engine._finding(cr, Shipment(0, {}), Violation(None, None, ""))
+        self.severity = probe.severity
+        for k, v in _SENTINEL.items():
+            setattr(probe, k, v)
+        d = probe.to_dict()
+        del d["shipment_id"], d["row"], d["destination_country"]
+        text = dumps(d)[1:-1]
+        # Cut the serialised finding at the varying fields, in the order they appear.
+        marks = sorted((text.index(json.dumps(v, ensure_ascii=False)), k) for k, v in _SENTINEL.items())
+        self.pieces: list[str] = []
+        self.order: list[str] = []
+        pos = 0
+        for at, k in marks:
+            self.pieces.append(text[pos:at])
+            self.order.append(k)
+            pos = at + len(json.dumps(_SENTINEL[k], ensure_ascii=False))
+        self.pieces.append(text[pos:])
+
+    # ---- per rows -------------------------------------------------------------------------------
+    def python_rows(self, f: Frame) -> Any:
+        """Rows whose finding this plan does not build (an unknown declared category): the Python path takes them."""
+        pl = f.pl
+        if not self.declared:
+            return pl.lit(False)
+        decl = f.col("size_category")
+        return (decl.is_not_null() & (decl != "") & ~decl.is_in(list(self.p["categories"]))).fill_null(False)
+
+    def explain(self, f: Frame, sub: Any) -> Any:
+        """`sub` (the candidate rows) with a column `__mid` (the finding's JSON body) where the rule is broken."""
+        pl = f.pl
+        if not set(SIDES) <= f.present:
+            return sub.head(0).with_columns(pl.lit(None, dtype=pl.String).alias("__mid"))
+        rnd = (lambda x: (x + 0.5).floor()) if self.p.get("rounding", "none") == "half_up" else (lambda x: x)
+        # Stage the intermediate columns (materialised once, not re-computed inside every text).
+        sub = sub.with_columns(*[rnd(pl.col(c)).alias(f"__r:{c}") for c in SIDES], f.col("weight_kg").cast(pl.Float64).alias("__w"))
+        a, b, c = (pl.col(f"__r:{k}") for k in SIDES)
+        sub = sub.with_columns(pl.min_horizontal(a, b, c).alias("__lo"), pl.max_horizontal(a, b, c).alias("__hi"),
+                               pl.max_horizontal(pl.min_horizontal(a, b), pl.min_horizontal(pl.max_horizontal(a, b), c)).alias("__med"))
+        # Every number a text shows, formatted by fmt_num itself once per distinct value.
+        nums = pl.concat([sub.select(pl.col(k).alias("v")) for k in ("__lo", "__med", "__hi", "__w")]).drop_nulls().unique()["v"].to_list()
+        shown_of = {v: fmt_num(v) for v in nums}
+        keys, vals = list(shown_of), list(shown_of.values())
+        sub = sub.with_columns(*[pl.col(k).replace_strict(keys, vals, default=None, return_dtype=pl.String).alias(f"__f{k}")
+                                 for k in ("__r:length_mm", "__r:width_mm", "__r:height_mm", "__lo", "__med", "__hi", "__w")])
+
+        def fmt(x: Any) -> Any:
+            return pl.col(f"__f{x.meta.output_name()}")
+
+        sides = (pl.col("__lo"), pl.col("__med"), pl.col("__hi"))
+        w = pl.col("__w")
+        dims = pl.concat_str([fmt(a), pl.lit(" × "), fmt(b), pl.lit(" × "), fmt(c), pl.lit(" mm"),
+                              pl.when(w.is_not_null()).then(pl.lit(", ") + fmt(w) + pl.lit(" kg")).otherwise(pl.lit(""))])
+        cats: dict[str, dict[str, Any]] = self.p["categories"]
+        probs = {name: _problems(pl, cat, sides, w, fmt) for name, cat in cats.items()}
+        counts = {name: pl.sum_horizontal([cond.cast(pl.Int32) for cond, _, _ in ps]) if ps else pl.lit(0, dtype=pl.Int32)
+                  for name, ps in probs.items()}
+        fits = pl.lit(None, dtype=pl.String)
+        for name in reversed(cats):  # the first (smallest) category the parcel fits
+            fits = pl.when(counts[name] == 0).then(pl.lit(name)).otherwise(fits)
+        complete = pl.all_horizontal([pl.col(k).is_not_null() for k in SIDES])
+        when = predicate_expr(f, self.cr.rule.when, None)  # type: ignore[arg-type] - plain predicates need no env
+
+        if self.declared:
+            decl = f.col("size_category")
+            broken = pl.lit(False)
+            reasons = pl.lit(None, dtype=pl.String)
+            for name in cats:
+                is_it = (decl == name).fill_null(False)
+                broken = broken | (is_it & (counts[name] > 0))
+                reasons = pl.when(is_it).then(_joined(pl, probs[name])).otherwise(reasons)
+            values = {"actual": decl, "expected": pl.concat_str([fits.fill_null("no category"), pl.lit(" (measured)")]),
+                      "field": pl.lit("size_category"), "detail": reasons, "dims": dims,
+                      "measured": fits.fill_null("no size category")}
+            hit = complete & when & broken
+        else:
+            best_count = pl.min_horizontal(list(counts.values()))
+            best = pl.lit(None, dtype=pl.String)
+            for name in reversed(cats):  # fewest broken limits, the smaller category on a tie
+                best = pl.when(counts[name] == best_count).then(pl.lit(name)).otherwise(best)
+            why = pl.lit(None, dtype=pl.String)
+            only_weight = pl.lit(False)
+            for name in reversed(cats):
+                weight_count = pl.sum_horizontal([cond.cast(pl.Int32) for cond, fld, _ in probs[name] if fld == "weight_kg"] or [pl.lit(0)])
+                why = pl.when(best == name).then(_joined(pl, probs[name])).otherwise(why)
+                only_weight = pl.when(best == name).then(counts[name] == weight_count).otherwise(only_weight)
+            expected_all = "; ".join(f"{n}: ≤ {_box(c)}" + (f", ≤ {fmt_num(c['max_weight_kg'])} kg" if "max_weight_kg" in c else "")
+                                     for n, c in cats.items())
+            values = {"actual": dims, "expected": pl.lit(expected_all),
+                      "field": pl.when(only_weight).then(pl.lit("weight_kg")).otherwise(pl.lit("dimensions")),
+                      "detail": pl.concat_str([pl.lit("size "), best, pl.lit(": "), why]), "dims": dims,
+                      "weight": pl.when(w.is_not_null()).then(fmt(w)).otherwise(pl.lit("?")), "closest": best}
+            hit = complete & when & fits.is_null()
+        values["message"] = pl.concat_str([part for literal, name in self.message
+                                           for part in (pl.lit(literal), values.get(name, pl.lit("{" + name + "}")) if name else pl.lit(""))])
+        body = pl.concat_str([part for k, piece in zip(self.order + [None], self.pieces)
+                              for part in ((pl.lit(piece), _json(pl, values[k])) if k else (pl.lit(piece),))])
+        return sub.with_columns(pl.when(hit.fill_null(False)).then(body).otherwise(None).alias("__mid"))
+
+
+def _json(pl: Any, expr: Any) -> Any:
+    """A string expression as a JSON value, escaped as `json.dumps` escapes it (null stays null)."""
+    return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
+
+
+def _joined(pl: Any, problems: list[tuple[Any, str, Any]]) -> Any:
+    """The reasons that hold, in order, joined with "; " (dimensions.check's "; ".join(r for _, r in why))."""
+    if not problems:
+        return pl.lit("")
+    return pl.concat_list([pl.when(cond).then(reason).otherwise(None) for cond, _, reason in problems]).list.drop_nulls().list.join("; ")
+
+
+def _problems(pl: Any, cat: dict[str, Any], sides: tuple[Any, Any, Any], w: Any, fmt: Any) -> list[tuple[Any, str, Any]]:
+    """(condition, field, reason) in the order of dimensions.problems."""
+    s, m, l = sides
+    height = cat.get("height", "any")
+    out: list[tuple[Any, str, Any]] = []
+
+    def reason(name: str, side: Any, op: str, limit: float, unit: str = "mm") -> Any:
+        return pl.concat_str([pl.lit(f"{name} "), fmt(side), pl.lit(f" {unit} {op} {fmt_num(limit)} {unit}")])
+
+    mh, mw, ml = cat["max_mm"]
+    if height == "any":
+        h = s
+        for name, side, limit in zip(_SIDE_NAMES, sides, sorted(cat["max_mm"])):
+            out.append((side > limit, "dimensions", reason(name, side, ">", limit)))
+    else:
+        h, x, y = (s, m, l) if height == "shortest" else (m, s, l)  # width <= length already: x <= y
+        for name, side, limit in zip(("height", "width", "length"), (h, x, y), (mh, min(mw, ml), max(mw, ml))):
+            out.append((side > limit, "dimensions", reason(name, side, ">", limit)))
+    if "min_height_mm" in cat:
+        out.append((h < cat["min_height_mm"], "dimensions", reason("height", h, "<", cat["min_height_mm"])))
+    if "min_mm" in cat:
+        for name, side, limit in zip(_SIDE_NAMES, sides, sorted(cat["min_mm"])):
+            out.append((side < limit, "dimensions", reason(name, side, "<", limit)))
+    if "max_weight_kg" in cat:
+        out.append(((w > cat["max_weight_kg"]).fill_null(False), "weight_kg", reason("weight", w, ">", cat["max_weight_kg"], "kg")))
+    return out
