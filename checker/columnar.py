@@ -315,9 +315,13 @@ class _Run:
         valid_id = conv["shipment_id"].is_not_null() if "shipment_id" in present else pl.Series([False] * n)
         ids = pl.DataFrame({"__sid": sid, "__row": rows, "__ok": valid_id & ~blank})
         firsts = ids.filter(pl.col("__ok")).group_by("__sid").agg(pl.col("__row").min().alias("__chunk_first"))
-        firsts = firsts.join(self.seen, on="__sid", how="left").with_columns(
+        # Probe the ids of earlier chunks with this chunk's ids (a hash set of ~100 k), instead of joining
+        # against the whole table: a join hashes or copies all earlier ids at every chunk (quadratic on 10 M rows).
+        earlier = self.seen.filter(pl.col("__sid").is_in(firsts["__sid"].implode()))
+        firsts = firsts.join(earlier, on="__sid", how="left").with_columns(
             pl.coalesce("__first", "__chunk_first").alias("__first"))
-        self.seen = pl.concat([self.seen, firsts.filter(pl.col("__first") == pl.col("__chunk_first")).select("__sid", "__first")])
+        self.seen = pl.concat([self.seen, firsts.filter(pl.col("__first") == pl.col("__chunk_first")).select("__sid", "__first")],
+                              rechunk=False)
         first_of = ids.join(firsts.select("__sid", "__first"), on="__sid", how="left", maintain_order="left")["__first"]
         dup = (valid_id & ~blank & (first_of < rows)).fill_null(False)
 
@@ -332,8 +336,9 @@ class _Run:
         # 4. candidates per rule, explained per distinct combination of the cells the rule reads
         frame = _Frame(pl, df, present, {k: {c for c in conv[k].unique().to_list() if c}
                                          for k in ("origin_country", "destination_country") if k in present}, self.screened)
-        masks = df.select([self._mask(frame, entries).alias(f"r{k}") for k, entries in enumerate(part_rules.values())]
-                          ).with_columns(pl.all() & pl.lit(keep))
+        # Lazy, so that the sub-expressions the rules share (sides, partitions, `when`s) are computed once.
+        masks = df.lazy().select([self._mask(frame, entries).alias(f"r{k}") for k, entries in enumerate(part_rules.values())]
+                                 ).collect().with_columns(pl.all() & pl.lit(keep))
         pieces = [self._explain(df, frame, masks[f"r{k}"].arg_true(), invalid_cols, entries)
                   for k, entries in enumerate(part_rules.values())]
         found = [p for p in pieces if p is not None and p.height]
