@@ -1,6 +1,6 @@
 """The columnar run: a large CSV manifest checked chunk by chunk with Polars, findings built column-wise.
 
-Data flow per chunk (about 48 MB of text, so memory stays flat on any file size):
+Data flow per chunk (32 MB of text, so memory stays flat on any file size):
 
 1. Polars reads the chunk as text columns; each column is converted with cheap vectorised
    parsers, and every cell those parsers are unsure about is decided by the row-wise
@@ -11,7 +11,8 @@ Data flow per chunk (about 48 MB of text, so memory stays flat on any file size)
 3. Explanation is exact by construction: for the rows a rule may break, the distinct
    combinations of the cells that rule reads are converted and evaluated by the row-wise
    engine's own code, once per combination; the resulting findings are serialised once and
-   joined back to every row that has that combination.
+   joined back to every row that has that combination. `dimensions` rules, whose cells are
+   near-unique sizes, are explained column-wise instead (checker/fastexplain.py).
 
 Anything this path does not model exactly (quoted newlines, long rows, duplicate columns,
 waivers, agreements) makes `run` return None and the caller starts the row-wise engine over.
