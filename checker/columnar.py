@@ -351,9 +351,9 @@ class _Run:
         # 4. candidates per rule, explained per distinct combination of the cells the rule reads
         frame = _Frame(pl, df, present, {k: {c for c in conv[k].unique().to_list() if c}
                                          for k in ("origin_country", "destination_country") if k in present}, self.screened)
-        # Lazy, so that the sub-expressions the rules share (sides, partitions, `when`s) are computed once.
-        masks = df.lazy().select([self._mask(frame, entries).alias(f"r{k}") for k, entries in enumerate(part_rules.values())]
-                                 ).collect().with_columns(pl.all() & pl.lit(keep))
+        # Eager: a lazy select with common-subexpression elimination was measured slower (its planning costs more).
+        masks = df.select([self._mask(frame, entries).alias(f"r{k}") for k, entries in enumerate(part_rules.values())]
+                          ).with_columns(pl.all() & pl.lit(keep))
         pieces = [self._explain(df, frame, masks[f"r{k}"].arg_true(), invalid_cols, entries)
                   for k, entries in enumerate(part_rules.values())]
         found = [p for p in pieces if p is not None and p.height]

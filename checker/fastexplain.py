@@ -117,7 +117,7 @@ class Plan:
         return (decl.is_not_null() & (decl != "") & ~decl.is_in(list(self.p["categories"]))).fill_null(False)
 
     def explain(self, f: Frame, sub: Any) -> Any:
-        """`sub` (the candidate rows) with a column `__mid` (the finding's JSON body) where the rule is broken."""
+        """The rows of `sub` (the candidates) that break the rule, with a column `__mid`: the finding's JSON body."""
         pl = f.pl
         if not set(SIDES) <= f.present:
             return sub.head(0).with_columns(pl.lit(None, dtype=pl.String).alias("__mid"))
@@ -139,53 +139,64 @@ class Plan:
 
         sides = (pl.col("__lo"), pl.col("__med"), pl.col("__hi"))
         w = pl.col("__w")
-        dims = pl.concat_str([fmt(a), pl.lit(" × "), fmt(b), pl.lit(" × "), fmt(c), pl.lit(" mm"),
-                              pl.when(w.is_not_null()).then(pl.lit(", ") + fmt(w) + pl.lit(" kg")).otherwise(pl.lit(""))])
         cats: dict[str, dict[str, Any]] = self.p["categories"]
-        probs = {name: _problems(pl, cat, sides, w, fmt) for name, cat in cats.items()}
-        counts = {name: pl.sum_horizontal([cond.cast(pl.Int32) for cond, _, _ in ps]) if ps else pl.lit(0, dtype=pl.Int32)
-                  for name, ps in probs.items()}
+        names = list(cats)
+        # Each stage names its results and the next refers to them by name: one large tree with repeated
+        # sub-trees costs Polars more to plan than the rows cost to compute.
+        stage = [pl.concat_str([fmt(a), pl.lit(" × "), fmt(b), pl.lit(" × "), fmt(c), pl.lit(" mm"),
+                                pl.when(w.is_not_null()).then(pl.lit(", ") + fmt(w) + pl.lit(" kg")).otherwise(pl.lit(""))]).alias("__dims"),
+                 (pl.all_horizontal([pl.col(k).is_not_null() for k in SIDES])
+                  & predicate_expr(f, self.cr.rule.when, None)).fill_null(False).alias("__hit0")]  # type: ignore[arg-type]
+        for i, name in enumerate(names):
+            ps = _problems(pl, cats[name], sides, w, fmt)
+            stage += [pl.sum_horizontal([cond.cast(pl.Int32) for cond, _, _ in ps] or [pl.lit(0, dtype=pl.Int32)]).alias(f"__n{i}"),
+                      pl.sum_horizontal([cond.cast(pl.Int32) for cond, fld, _ in ps if fld == "weight_kg"] or [pl.lit(0, dtype=pl.Int32)]).alias(f"__nw{i}"),
+                      _joined(pl, ps).alias(f"__why{i}")]
+        sub = sub.with_columns(stage)
         fits = pl.lit(None, dtype=pl.String)
-        for name in reversed(cats):  # the first (smallest) category the parcel fits
-            fits = pl.when(counts[name] == 0).then(pl.lit(name)).otherwise(fits)
-        complete = pl.all_horizontal([pl.col(k).is_not_null() for k in SIDES])
-        when = predicate_expr(f, self.cr.rule.when, None)  # type: ignore[arg-type] - plain predicates need no env
-
+        for i in reversed(range(len(names))):  # the first (smallest) category the parcel fits
+            fits = pl.when(pl.col(f"__n{i}") == 0).then(pl.lit(names[i])).otherwise(fits)
         if self.declared:
             decl = f.col("size_category")
             broken = pl.lit(False)
             reasons = pl.lit(None, dtype=pl.String)
-            for name in cats:
+            for i, name in enumerate(names):
                 is_it = (decl == name).fill_null(False)
-                broken = broken | (is_it & (counts[name] > 0))
-                reasons = pl.when(is_it).then(_joined(pl, probs[name])).otherwise(reasons)
-            values = {"actual": decl, "expected": pl.concat_str([fits.fill_null("no category"), pl.lit(" (measured)")]),
-                      "field": pl.lit("size_category"), "detail": reasons, "dims": dims,
-                      "measured": fits.fill_null("no size category")}
-            hit = complete & when & broken
+                broken = broken | (is_it & (pl.col(f"__n{i}") > 0))
+                reasons = pl.when(is_it).then(pl.col(f"__why{i}")).otherwise(reasons)
+            sub = sub.with_columns(fits.alias("__fits"), (pl.col("__hit0") & broken).alias("__hit"), reasons.alias("__detail"))
+            values = {"actual": decl, "expected": pl.concat_str([pl.col("__fits").fill_null("no category"), pl.lit(" (measured)")]),
+                      "field": pl.lit("size_category"), "detail": pl.col("__detail"), "dims": pl.col("__dims"),
+                      "measured": pl.col("__fits").fill_null("no size category")}
         else:
-            best_count = pl.min_horizontal(list(counts.values()))
-            best = pl.lit(None, dtype=pl.String)
-            for name in reversed(cats):  # fewest broken limits, the smaller category on a tie
-                best = pl.when(counts[name] == best_count).then(pl.lit(name)).otherwise(best)
+            best_count = pl.min_horizontal([pl.col(f"__n{i}") for i in range(len(names))])
+            best = pl.lit(None, dtype=pl.Int32)
+            for i in reversed(range(len(names))):  # fewest broken limits, the smaller category on a tie
+                best = pl.when(pl.col(f"__n{i}") == best_count).then(pl.lit(i, dtype=pl.Int32)).otherwise(best)
+            sub = sub.with_columns(fits.alias("__fits"), best.alias("__best"))
             why = pl.lit(None, dtype=pl.String)
             only_weight = pl.lit(False)
-            for name in reversed(cats):
-                weight_count = pl.sum_horizontal([cond.cast(pl.Int32) for cond, fld, _ in probs[name] if fld == "weight_kg"] or [pl.lit(0)])
-                why = pl.when(best == name).then(_joined(pl, probs[name])).otherwise(why)
-                only_weight = pl.when(best == name).then(counts[name] == weight_count).otherwise(only_weight)
+            closest = pl.lit(None, dtype=pl.String)
+            for i in reversed(range(len(names))):
+                is_best = pl.col("__best") == i
+                why = pl.when(is_best).then(pl.col(f"__why{i}")).otherwise(why)
+                only_weight = pl.when(is_best).then(pl.col(f"__n{i}") == pl.col(f"__nw{i}")).otherwise(only_weight)
+                closest = pl.when(is_best).then(pl.lit(names[i])).otherwise(closest)
+            sub = sub.with_columns((pl.col("__hit0") & pl.col("__fits").is_null()).alias("__hit"), closest.alias("__closest"),
+                                   pl.concat_str([pl.lit("size "), closest, pl.lit(": "), why]).alias("__detail"),
+                                   pl.when(only_weight).then(pl.lit("weight_kg")).otherwise(pl.lit("dimensions")).alias("__field"))
             expected_all = "; ".join(f"{n}: ≤ {_box(c)}" + (f", ≤ {fmt_num(c['max_weight_kg'])} kg" if "max_weight_kg" in c else "")
                                      for n, c in cats.items())
-            values = {"actual": dims, "expected": pl.lit(expected_all),
-                      "field": pl.when(only_weight).then(pl.lit("weight_kg")).otherwise(pl.lit("dimensions")),
-                      "detail": pl.concat_str([pl.lit("size "), best, pl.lit(": "), why]), "dims": dims,
-                      "weight": pl.when(w.is_not_null()).then(fmt(w)).otherwise(pl.lit("?")), "closest": best}
-            hit = complete & when & fits.is_null()
+            values = {"actual": pl.col("__dims"), "expected": pl.lit(expected_all), "field": pl.col("__field"),
+                      "detail": pl.col("__detail"), "dims": pl.col("__dims"),
+                      "weight": pl.when(w.is_not_null()).then(fmt(w)).otherwise(pl.lit("?")), "closest": pl.col("__closest")}
+        sub = sub.filter(pl.col("__hit").fill_null(False))
         values["message"] = pl.concat_str([part for literal, name in self.message
                                            for part in (pl.lit(literal), values.get(name, pl.lit("{" + name + "}")) if name else pl.lit(""))])
+        sub = sub.with_columns(*[_json(pl, values[k]).alias(f"__j:{k}") for k in self.order])
         body = pl.concat_str([part for k, piece in zip(self.order + [None], self.pieces)
-                              for part in ((pl.lit(piece), _json(pl, values[k])) if k else (pl.lit(piece),))])
-        return sub.with_columns(pl.when(hit.fill_null(False)).then(body).otherwise(None).alias("__mid"))
+                              for part in ((pl.lit(piece), pl.col(f"__j:{k}")) if k else (pl.lit(piece),))])
+        return sub.with_columns(body.alias("__mid"))
 
 
 def _json(pl: Any, expr: Any) -> Any:
@@ -197,7 +208,7 @@ def _joined(pl: Any, problems: list[tuple[Any, str, Any]]) -> Any:
     """The reasons that hold, in order, joined with "; " (dimensions.check's "; ".join(r for _, r in why))."""
     if not problems:
         return pl.lit("")
-    return pl.concat_list([pl.when(cond).then(reason).otherwise(None) for cond, _, reason in problems]).list.drop_nulls().list.join("; ")
+    return pl.concat_str([pl.when(cond).then(reason) for cond, _, reason in problems], separator="; ", ignore_nulls=True)
 
 
 def _problems(pl: Any, cat: dict[str, Any], sides: tuple[Any, Any, Any], w: Any, fmt: Any) -> list[tuple[Any, str, Any]]:
