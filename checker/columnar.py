@@ -651,7 +651,7 @@ class _Run:
                              schema={"__i": pl.Int64, "__seq": pl.Int64, "__line": pl.String, "__sev": pl.String})
         allf = pl.concat([rule_f, other]).sort(["__i", "__seq"])
         if allf.height:
-            out.findings.append_joined(allf["__line"].str.join(",\n").item(), allf.height)
+            out.findings.append_lines_of(allf, "__line")
             for sev, cnt in allf.group_by("__sev").len().iter_rows():
                 out.severities[sev] += cnt
         # Shipments of the columnar rows: status from their findings (row-wise rows were counted already).
@@ -667,8 +667,7 @@ class _Run:
         ships = per.select(pl.col("__i"), rec.struct.json_encode().alias("__line"))
         ships = pl.concat([ships, pl.DataFrame({"__i": [x[0] for x in ship_lines], "__line": [x[1] for x in ship_lines]},
                                                schema={"__i": pl.Int64, "__line": pl.String})]).sort("__i")
-        if ships.height:
-            out.shipments.append_joined(ships["__line"].str.join(",\n").item(), ships.height)
+        out.shipments.append_lines_of(ships, "__line")
         n_keep = int(keep.sum())
         out.rows += n_keep
         for status, cnt in per.group_by("status").len().iter_rows():

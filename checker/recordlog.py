@@ -8,6 +8,7 @@ one at a time. Small runs never touch the disk (the spool stays in memory up to 
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import tempfile
@@ -41,12 +42,15 @@ class RecordLog:
             self._fh.write(",\n".join(lines).encode("utf-8") + _SEP)
             self._count += len(lines)
 
-    def append_joined(self, text: str, count: int) -> None:
-        """`count` serialised records already joined with ",\\n" (built column-wise by the fast path)."""
-        if count:
+    def append_lines_of(self, frame: Any, column: str) -> None:
+        """The serialised records in a Polars string column, written straight from Polars (no Python string)."""
+        if frame.height:
+            buf = io.BytesIO()
+            # JSON lines hold no raw newline, so "never quote" copies each line as it is.
+            frame.select(column).write_csv(buf, include_header=False, quote_style="never", line_terminator=",\n")
             self._fh.seek(0, 2)
-            self._fh.write(text.encode("utf-8") + _SEP)
-            self._count += count
+            self._fh.write(buf.getbuffer())
+            self._count += frame.height
 
     # ---- reading ----------------------------------------------------------------------------
     def __len__(self) -> int:
