@@ -87,10 +87,13 @@ class Frame:
 
 def _sides(pl: Any) -> tuple[Any, Any, Any]:
     a, b, c = pl.col("length_mm"), pl.col("width_mm"), pl.col("height_mm")
-    lo = pl.min_horizontal(a, b, c)
-    hi = pl.max_horizontal(a, b, c)
+    # min/max_horizontal skip nulls; Shipment.sides is None unless all three sides are numbers.
+    complete = a.is_not_null() & b.is_not_null() & c.is_not_null()
+    lo = pl.when(complete).then(pl.min_horizontal(a, b, c))
+    hi = pl.when(complete).then(pl.max_horizontal(a, b, c))
     # The median by selection, not a + b + c - lo - hi: the arithmetic form can be off in the last bit.
-    return lo, pl.max_horizontal(pl.min_horizontal(a, b), pl.min_horizontal(pl.max_horizontal(a, b), c)), hi
+    mid = pl.when(complete).then(pl.max_horizontal(pl.min_horizontal(a, b), pl.min_horizontal(pl.max_horizontal(a, b), c)))
+    return lo, mid, hi
 
 
 def _derived(pl: Any, name: str) -> Any:
@@ -339,7 +342,8 @@ def _format_expr(f: Frame, p: dict[str, Any]) -> Any:
         regions = [(r, rx) for r in sorted(codes) if (rx := _mobile_regex(r)) and re.fullmatch(r"[A-Z]{2}", r)]
         if not regions:
             return col.is_not_null()
-        keyed = pl.concat_str([country, pl.lit(":"), col.str.strip_chars().str.replace_all(r"[\s\-().]", "")])
+        # Only the usual separators are removed (a rarer space stays, the regex then fails: the safe direction).
+        keyed = pl.concat_str([country, pl.lit(":"), col.str.replace_many([" ", "-", "(", ")", "."], [""] * 5)])
         certain = pl.lit(True)
         for k in (0, 1):
             # ASCII digits only: a match means "certainly valid", so matching less is the safe direction.

@@ -174,3 +174,17 @@ def test_keyword_and_address_screens_give_identical_findings(tmp_path: Path) -> 
     _assert_same(fast, slow)
     rules = {f["rule_id"] for f in slow["findings"]}
     assert {"delivery-place-excluded"} <= rules and any(f["field"] == "contents" for f in slow["findings"])
+
+
+def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> None:
+    """Derived sides are null unless all three sides are numbers (Polars' min/max_horizontal would skip a null)."""
+    rows = []
+    for i, (sides, dest, day) in enumerate((s, d, day) for s in [("640.4", "640.4", "0"), ("300", "", "200"), ("abc", "20", "10"),
+                                                                 ("100", "120", "-5"), ("700", "450", "")]
+                                           for d in ("PT", "ES", "PL", "FR", "IT", "HU", "AT") for day in ("2025-11-19", "2025-12-01")):
+        rows.append({"shipment_id": f"M{i}", "dispatch_at": day, "origin_country": "PL", "destination_country": dest,
+                     "delivery_type": "pudo", "dropoff_type": "pudo", "length_mm": sides[0], "width_mm": sides[1],
+                     "height_mm": sides[2], "weight_kg": "2", "size_category": "B"})
+    fast, slow = _both(_write(tmp_path / "m.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
+    _assert_same(fast, slow)
+    assert any(f["rule_id"] == "minimum-size" for f in slow["findings"])
