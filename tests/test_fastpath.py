@@ -105,7 +105,7 @@ row_st = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=st.lists(row_st, min_size=1, max_size=40), dup=st.booleans())
 def test_random_manifests_give_identical_findings(tmp_path_factory, rows: list[dict[str, Any]], dup: bool) -> None:
     path = tmp_path_factory.mktemp("m") / "m.csv"
