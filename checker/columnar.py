@@ -144,24 +144,24 @@ class _Header:
         self.position = {cell: i for i, cell in enumerate(self.cells)}
 
 
-def _chunks(fh: Any, first_line: int) -> Iterator[tuple[bytes, int]]:
-    """Blocks of whole lines with the line number of their first line."""
-    carry = b""
-    line = first_line
+def _chunks(fh: Any) -> Iterator[bytes]:
+    """Blocks of whole lines, about CHUNK_BYTES each: the partial last line is read again with the next block
+    (a seek back), so no block is copied to carry it over."""
     while True:
         block = fh.read(CHUNK_BYTES)
         if not block:
-            if carry:
-                yield carry, line
             return
-        block = carry + block
+        if len(block) < CHUNK_BYTES:
+            yield block  # the end of the file
+            return
         cut = block.rfind(b"\n")
         if cut < 0:
-            carry = block
-            continue
-        body, carry = block[: cut + 1], block[cut + 1:]
-        yield body, line
-        line += body.count(b"\n")
+            raise Unsuitable("a line longer than a chunk")
+        tail = len(block) - cut - 1
+        if tail:
+            fh.seek(-tail, 1)
+            block = block[: cut + 1]
+        yield block
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,8 +241,11 @@ class _Run:
         self.combos: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[str, str]]]] = {}  # rule -> cells -> findings
 
     # ---- one chunk --------------------------------------------------------------------------
-    def chunk(self, body: bytes, first_line: int) -> None:
-        self.process(self.parse(body, first_line))
+    def chunk(self, body: bytes, first_line: int) -> int:
+        """Check one block of whole lines; the number of lines it held."""
+        parsed = self.parse(body, first_line)
+        self.process(parsed)
+        return int(parsed[0].height)
 
     def parse(self, body: bytes, first_line: int) -> tuple[Any, ...]:
         """Read and convert one chunk: Polars only, no state of the run.
@@ -257,11 +260,15 @@ class _Run:
         if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body:
             raise Unsuitable("blank lines")
         lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+        options = {"separator": h.delim, "infer_schema": False, "quote_char": '"', "truncate_ragged_lines": False,
+                   "raise_if_empty": True}
         try:
-            raw = pl.read_csv(h.bytes + body, separator=h.delim, infer_schema=False, has_header=True, quote_char='"',
-                              truncate_ragged_lines=False, raise_if_empty=True)
-        except Exception as exc:  # noqa: BLE001 - long rows, bad UTF-8, odd quoting: the row-wise reader explains
-            raise Unsuitable(str(exc)) from None
+            raw = pl.read_csv(body, has_header=False, new_columns=h.cells, **options)  # no copy of the block
+        except Exception:  # noqa: BLE001 - e.g. a short first line sets the width: read it under its header
+            try:
+                raw = pl.read_csv(h.bytes + body, has_header=True, **options)
+            except Exception as exc:  # noqa: BLE001 - long rows, bad UTF-8, odd quoting: the row-wise reader explains
+                raise Unsuitable(str(exc)) from None
         if raw.height != lines or raw.width != len(h.cells):
             raise Unsuitable("quoted newlines")
         short = self._short_rows(raw, body, lines)
@@ -432,6 +439,8 @@ class _Run:
         """{row index: missing cells} for rows with fewer cells than the header (Polars pads them silently)."""
         pl, h = self.pl, self.h
         expected = len(h.cells) - 1
+        if raw[raw.columns[-1]].null_count() == 0:
+            return {}  # a short row has no last cell, which Polars reads as null
         if b'"' not in body and body.count(h.delim.encode()) == expected * lines:
             return {}
         per_line = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
@@ -692,8 +701,9 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
             fh.seek(0)
             header = _Header(fh.readline())
             state = _Run(pl, engine, norm, out, header)
-            for body, first_line in _chunks(fh, 2):
-                state.chunk(body, first_line)
+            line = 2
+            for body in _chunks(fh):
+                line += state.chunk(body, line)
                 if progress is not None:
                     progress(out.rows)
     except Unsuitable:

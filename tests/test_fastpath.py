@@ -188,3 +188,28 @@ def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> N
     fast, slow = _both(_write(tmp_path / "m.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
     _assert_same(fast, slow)
     assert any(f["rule_id"] == "minimum-size" for f in slow["findings"])
+
+
+def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunk edges: a block may start with a short row, end mid-file, or repeat an id of an earlier block."""
+    import importlib.util
+
+    from checker import columnar
+    from checker.paths import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)  # type: ignore[union-attr]
+    path = gen.generate(tmp_path / "g.csv", 600, seed=7, violation_share=0.3)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for i in range(1, len(lines) - 1):
+        if i % 9 == 0:
+            lines[i] = ";".join(lines[i].split(";")[:-3])  # three cells short
+        if i % 50 == 0:
+            lines[i] = ";".join([lines[i - 40].split(";")[0]] + lines[i].split(";")[1:])  # an id of an earlier block
+    path.write_text("\n".join(lines), encoding="utf-8")
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", 2048)
+    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+    _assert_same(fast, slow)
+    assert slow["summary"]["shipments"] == 600
+    assert {"input-ragged-row", "input-duplicate-id"} <= {f["rule_id"] for f in slow["findings"]}
