@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from . import fastexplain, fastpath
 from .engine import Engine, Evaluation
 from .findings import input_finding, shipment_record
-from .manifest import _KNOWN_COUNTRIES, Normaliser, _decode, _delimiter
+from .manifest import _KNOWN_COUNTRIES, Normaliser, _delimiter, utf8_prefix
 from .manifest_columns import aliases, columns, currency_field_of
 from .model import Rule
 from .recordlog import dumps
@@ -696,7 +696,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
     try:
         with open(path, "rb") as fh:
             head = fh.read(65536)
-            if b"\x00" in head or not _decode(head, path)[1].startswith("utf-8"):
+            if not utf8_prefix(head):
                 return None  # UTF-16, legacy code pages and NUL bytes are the row-wise reader's job
             fh.seek(0)
             header = _Header(fh.readline())

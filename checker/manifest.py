@@ -12,12 +12,15 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 import phonenumbers
 
@@ -68,29 +71,20 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def _decode(data: bytes, path: str) -> tuple[str, str]:
-    for magic, what in _MAGIC.items():
-        if data.startswith(magic):
-            raise FatalInput(f"Cannot read manifest {path}: it is {what}, not a CSV, JSON or YAML manifest.")
-    if data.startswith(codecs.BOM_UTF8):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8 (with BOM)"
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        return data.decode("utf-16"), "utf-16"
-    utf16 = _utf16_without_bom(data)
+    """The text of a whole file and the encoding it was read in (the decisions of `_detect_encoding`)."""
+    codec, errors, label, skip = _detect_encoding(io.BytesIO(data), data[:65536], path)
+    return data[skip:].decode(codec, errors), label
+
+
+def utf8_prefix(head: bytes) -> bool:
+    """Whether the first bytes of a file are UTF-8 text (a character cut at the end of `head` is fine)."""
+    if b"\x00" in head or _utf16_without_bom(head):
+        return False
     try:
-        text = data.decode("utf-8")
-        if not utf16:
-            return text, "utf-8"  # a stray NUL inside a cell is just an odd character
+        codecs.getincrementaldecoder("utf-8")("strict").decode(head[3:] if head.startswith(codecs.BOM_UTF8) else head)
     except UnicodeDecodeError:
-        pass
-    if utf16:
-        try:
-            return data.decode(utf16), f"{utf16} (no BOM)"
-        except UnicodeDecodeError:
-            pass
-    if data[:4096].count(b"\x00") > 64:
-        raise FatalInput(f"Cannot read manifest {path}: it holds binary data (NUL bytes), not text.")
-    # Not UTF-8: Polish spreadsheets export Windows-1250; every byte but five decodes, and those become U+FFFD.
-    return data.decode("cp1250", errors="replace"), "windows-1250 (the file is not valid UTF-8)"
+        return False
+    return True
 
 
 def _delimiter(header: str) -> str:
@@ -99,8 +93,19 @@ def _delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
+_WHOLE_DOCUMENT = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
+
+
 def read_manifest(path: str, data: bytes | None = None) -> RawManifest:
-    """Open and parse `path` ('-' reads standard input bytes passed as `data`)."""
+    """Open and parse `path` ('-' reads standard input bytes passed as `data`).
+
+    A CSV file on disk is decoded and parsed as a stream (memory does not follow the file size);
+    JSON and YAML documents, and standard input, are read whole.
+    """
+    if data is None and Path(path).suffix.lower() not in _WHOLE_DOCUMENT:
+        streamed = _stream_csv(path)
+        if streamed is not None:
+            return streamed
     if data is None:
         try:
             data = Path(path).read_bytes()
@@ -176,6 +181,95 @@ def _read_yaml(path: str, text: str, encoding: str) -> RawManifest:
     return RawManifest(path, Dialect("yaml", encoding), ((i + 1, r) for i, r in enumerate(recs)))
 
 
+def _split_lines(fh: IO[str]) -> Iterator[str]:
+    """The stream's lines as str.splitlines(keepends=True) cuts them (also at U+2028, form feed, ...)."""
+    with fh:
+        for line in fh:
+            yield from line.splitlines(keepends=True)
+
+
+def _io_lines(pieces: Iterator[str]) -> Iterator[str]:
+    """Pieces joined back into the lines a newline="" stream gives (cut only after \\n, \\r or \\r\\n)."""
+    buf: list[str] = []
+    for piece in pieces:
+        buf.append(piece)
+        if piece.endswith(("\n", "\r")):
+            yield "".join(buf)
+            buf = []
+    if buf:
+        yield "".join(buf)
+
+
+def _stream_csv(path: str) -> RawManifest | None:
+    """A CSV manifest read as a stream: the encoding decided as `_decode` decides it, by a first pass that keeps
+    nothing; None when `path` is not a regular file (a pipe can be read once: the whole-file reader takes it)."""
+    try:
+        fh = open(path, "rb")
+    except OSError:
+        return None  # the whole-file reader gives the one-sentence error
+    with fh:
+        try:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            head = fh.read(65536)
+            codec, errors, label, skip = _detect_encoding(fh, head, path)
+        except OSError:
+            return None
+
+    def opener() -> IO[str]:
+        raw = open(path, "rb")
+        raw.seek(skip)
+        return io.TextIOWrapper(raw, encoding=codec, errors=errors, newline="")
+
+    with opener() as text:
+        first = ""
+        for line in text:
+            if line.strip():
+                first = line.lstrip()
+                break
+    if not first:
+        raise FatalInput(f"Cannot read manifest {path}: the file is empty.")
+    if Path(path).suffix.lower() not in (".csv", ".txt") and first[:1] in ("[", "{"):
+        with opener() as text:
+            return _read_json(path, text.read(), label)
+    return _read_csv(path, opener, label)
+
+
+def _valid(fh: IO[bytes], codec: str, start: int) -> bool:
+    """Whether the whole file decodes strictly with `codec`, read in blocks and discarded."""
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    fh.seek(start)
+    try:
+        while block := fh.read(1 << 20):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _detect_encoding(fh: IO[bytes], head: bytes, path: str) -> tuple[str, str, str, int]:
+    """(codec, errors, label, bytes to skip): the decisions of `_decode`, without holding the file."""
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            raise FatalInput(f"Cannot read manifest {path}: it is {what}, not a CSV, JSON or YAML manifest.")
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8", "replace", "utf-8 (with BOM)", 3
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        if not _valid(fh, "utf-16", 0):
+            raise FatalInput(f"Cannot read manifest {path}: it starts as UTF-16 but is not valid UTF-16 text.")
+        return "utf-16", "strict", "utf-16", 0
+    utf16 = _utf16_without_bom(head)
+    if _valid(fh, "utf-8", 0) and not utf16:
+        return "utf-8", "strict", "utf-8", 0  # a stray NUL inside a cell is just an odd character
+    if utf16 and _valid(fh, utf16, 0):
+        return utf16, "strict", f"{utf16} (no BOM)", 0
+    if head[:4096].count(b"\x00") > 64:
+        raise FatalInput(f"Cannot read manifest {path}: it holds binary data (NUL bytes), not text.")
+    # Not UTF-8: Polish spreadsheets export Windows-1250; every byte but five decodes, and those become U+FFFD.
+    return "cp1250", "replace", "windows-1250 (the file is not valid UTF-8)", 0
+
+
 @dataclass
 class _Broken:
     """A record that could not be parsed at all; it still counts as a shipment with an input finding."""
@@ -183,12 +277,20 @@ class _Broken:
     reason: str
 
 
-def _read_csv(path: str, text: str, encoding: str) -> RawManifest:
-    if not text.strip():
-        raise FatalInput(f"Cannot read manifest {path}: the file is empty.")
-    first_line = text.splitlines()[0] if text else ""
+def _read_csv(path: str, text: str | Callable[[], IO[str]], encoding: str) -> RawManifest:
+    """`text` is the decoded file, or a function that opens it as a text stream (newline="") from the start."""
+    if isinstance(text, str):
+        if not text.strip():
+            raise FatalInput(f"Cannot read manifest {path}: the file is empty.")
+        whole = text
+        opener: Callable[[], IO[str]] = lambda: io.StringIO(whole, newline="")  # noqa: E731
+    else:
+        opener = text
+    with opener() as fh:
+        first = fh.readline()
+    first_line = first.splitlines()[0] if first else ""
     delim = _delimiter(first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+    reader = csv.reader(opener(), delimiter=delim, strict=True)
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -217,8 +319,8 @@ def _read_csv(path: str, text: str, encoding: str) -> RawManifest:
             except csv.Error as exc:
                 yield start, _Broken(f"not valid CSV ({exc}); parsing resumes on the next line")
                 # Only after an unterminated quote is the text split into lines again: never on the normal path.
-                rest = "".join(text.splitlines(keepends=True)[start:])  # the lines after the broken record's first line
-                rdr = csv.reader(io.StringIO(rest, newline=""), delimiter=delim, strict=True)
+                rest = _io_lines(itertools.islice(_split_lines(opener()), start, None))  # after the broken record's first line
+                rdr = csv.reader(rest, delimiter=delim, strict=True)
                 offset = start
                 yield from ((offset + row, rec) for row, rec in records(rdr, 1))
                 return

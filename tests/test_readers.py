@@ -344,3 +344,26 @@ def test_excel_export_crlf_semicolons_windows_1250(tmp_path):
     assert s1.values["weight_kg"] == pytest.approx(1.5)
     assert rows[2][0].values["recipient_city"] == "Kraków"
     assert norm.unknown == {}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1250"])
+def test_csv_files_are_streamed_not_read_whole(tmp_path, monkeypatch, encoding):
+    """Memory does not follow the file size on the row-wise path either: the file is never read at once."""
+    body = HEADER + "".join(f'S-{i},PL,300,200,"1{i % 10}0",2,"Książki\nline two"\n' for i in range(3000))
+    p = tmp_path / "m.csv"
+    p.write_bytes(body.encode(encoding))
+    whole = {"calls": 0}
+    real = Path.read_bytes
+
+    def counted(self: Path) -> bytes:
+        whole["calls"] += 1
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    raw, _, rows = load(p)
+    assert whole["calls"] == 0
+    assert len(rows) == 3000 and rows[-1][0].shipment_id == "S-2999"
+    assert rows[5][0].values["contents"] == "Książki\nline two"   # a quoted line break stays inside its cell
+    assert rows[5][0].values["height_mm"] == 150
+    assert raw.dialect.encoding.lower().startswith({"utf-8": "utf-8", "utf-8-sig": "utf-8 (with bom)", "utf-16": "utf-16",
+                                                    "cp1250": "windows-1250"}[encoding])
