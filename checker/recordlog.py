@@ -95,10 +95,18 @@ class RecordLog:
         size = self._fh.tell()
         self._fh.seek(0)
         left = size - len(_SEP)  # the last separator becomes the closing newline
+        raw = getattr(out, "buffer", None) if (getattr(out, "encoding", "") or "").lower().replace("-", "") == "utf8" else None
+        if raw is not None:
+            out.flush()  # the spool is UTF-8 already: its bytes go to the file under the text layer, not decoded and re-encoded
         while left > 0:
             block = self._fh.read(min(left, 8 << 20))
             if not block:
                 break
+            if raw is not None:
+                block = block[:left]
+                raw.write(block)
+                left -= len(block)
+                continue
             cut = len(block) if len(block) == left else _boundary(block)
             if cut < len(block):  # a read split a multi-byte character: leave its bytes for the next block
                 self._fh.seek(cut - len(block), 1)
