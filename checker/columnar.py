@@ -356,6 +356,8 @@ class _Run:
         keep = ~rowwise & ~blank
 
         # 4. candidates per rule, explained per distinct combination of the cells the rule reads
+        if {"length_mm", "width_mm", "height_mm"} <= present:
+            df = fastpath.stage_sides(pl, df)
         frame = _Frame(pl, df, present, {k: {c for c in conv[k].unique().to_list() if c}
                                          for k in ("origin_country", "destination_country") if k in present}, self.screened)
         # Eager: a lazy select with common-subexpression elimination was measured slower (its planning costs more).

@@ -76,7 +76,7 @@ class Frame:
     def col(self, name: str) -> Any:
         pl = self.pl
         if name in DERIVED:
-            return _derived(pl, name)
+            return _derived(pl, name, SORTED_SIDES[0] in self.df.columns)
         if name in self.present:
             return pl.col(name)
         spec = columns().get(name, {})
@@ -85,7 +85,17 @@ class Frame:
         return pl.lit(None, dtype=dtype)  # an absent column is a typed null, so string and list operations still apply
 
 
-def _sides(pl: Any) -> tuple[Any, Any, Any]:
+SORTED_SIDES = ("__side_s", "__side_m", "__side_l")
+
+
+def stage_sides(pl: Any, df: Any) -> Any:
+    """`df` with the sorted sides as columns, computed once for every rule that reads them."""
+    return df.with_columns(*[e.alias(n) for e, n in zip(_sides(pl), SORTED_SIDES)])
+
+
+def _sides(pl: Any, staged: bool = False) -> tuple[Any, Any, Any]:
+    if staged:
+        return pl.col(SORTED_SIDES[0]), pl.col(SORTED_SIDES[1]), pl.col(SORTED_SIDES[2])
     a, b, c = pl.col("length_mm"), pl.col("width_mm"), pl.col("height_mm")
     # min/max_horizontal skip nulls; Shipment.sides is None unless all three sides are numbers.
     complete = a.is_not_null() & b.is_not_null() & c.is_not_null()
@@ -96,8 +106,8 @@ def _sides(pl: Any) -> tuple[Any, Any, Any]:
     return lo, mid, hi
 
 
-def _derived(pl: Any, name: str) -> Any:
-    s, m, l = _sides(pl)
+def _derived(pl: Any, name: str, staged: bool = False) -> Any:
+    s, m, l = _sides(pl, staged)
     return {"shortest_side_mm": s, "middle_side_mm": m, "longest_side_mm": l, "sum_of_sides_mm": s + m + l,
             "girth_mm": l + 2 * (s + m), "volume_l": s * m * l / 1_000_000}[name]
 
@@ -237,7 +247,7 @@ def kind_expr(f: Frame, rule: Rule, env: EvalEnv, categories: Categories) -> Any
         if not {"length_mm", "width_mm", "height_mm"} <= f.present:
             return pl.lit(False)
         mode = p.get("rounding", "none")
-        s, m, l = (_round(pl, x, mode) for x in _sides(pl))
+        s, m, l = (_round(pl, x, mode) for x in _sides(pl, SORTED_SIDES[0] in f.df.columns))
         w = f.col("weight_kg")
         complete = pl.col("length_mm").is_not_null() & pl.col("width_mm").is_not_null() & pl.col("height_mm").is_not_null()
         cats = p["categories"]
