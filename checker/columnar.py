@@ -257,8 +257,6 @@ class _Run:
             raise Unsuitable("NUL bytes")
         if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
             raise Unsuitable("CR line ends")
-        if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body:
-            raise Unsuitable("blank lines")
         lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
         options = {"separator": h.delim, "infer_schema": False, "quote_char": '"', "truncate_ragged_lines": False,
                    "raise_if_empty": True}

@@ -191,7 +191,7 @@ def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> N
 
 
 def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunk edges: a block may start with a short row, end mid-file, or repeat an id of an earlier block."""
+    """Chunk edges: a block may start with a short row or a blank line, end mid-file, or repeat an id of an earlier block."""
     import importlib.util
 
     from checker import columnar
@@ -207,6 +207,10 @@ def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp
             lines[i] = ";".join(lines[i].split(";")[:-3])  # three cells short
         if i % 50 == 0:
             lines[i] = ";".join([lines[i - 40].split(";")[0]] + lines[i].split(";")[1:])  # an id of an earlier block
+        if i % 23 == 0:
+            lines[i] += "\n"  # a blank line after it: no shipment, but it counts for the row numbers
+        if i % 31 == 0:
+            lines[i] += "\n ; ;"  # a line of blanks and delimiters: no shipment either
     path.write_text("\n".join(lines), encoding="utf-8")
     monkeypatch.setattr(columnar, "CHUNK_BYTES", 2048)
     fast, slow = _both(path, family="inpost-international", version="2025-11-20")
