@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
 import tempfile
 from typing import IO, Any, Iterable, Iterator
 
@@ -98,6 +99,7 @@ class RecordLog:
         raw = getattr(out, "buffer", None) if (getattr(out, "encoding", "") or "").lower().replace("-", "") == "utf8" else None
         if raw is not None:
             out.flush()  # the spool is UTF-8 already: its bytes go to the file under the text layer, not decoded and re-encoded
+            left -= self._send(raw, left)
         while left > 0:
             block = self._fh.read(min(left, 8 << 20))
             if not block:
@@ -114,6 +116,29 @@ class RecordLog:
             left -= len(block)
             out.write(block.decode("utf-8"))
         out.write("\n" + indent[:-2] + "]" if len(indent) >= 2 else "\n]")
+
+    def _send(self, raw: Any, count: int) -> int:
+        """Copy the first `count` bytes of a spool that went to disk straight into the file behind `raw`, in the
+        kernel (os.sendfile); the bytes copied (0 when the spool is still in memory or the platform cannot)."""
+        if not getattr(self._fh, "_rolled", False):
+            return 0  # still in memory (asking for its fileno would write it to disk first)
+        try:
+            self._fh.flush()
+            src, dst = self._fh.fileno(), raw.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            return 0
+        raw.flush()
+        done = 0
+        try:
+            while done < count:
+                sent = os.sendfile(dst, src, done, count - done)
+                if sent == 0:
+                    break
+                done += sent
+        except (AttributeError, OSError):
+            pass
+        self._fh.seek(done)
+        return done
 
     def close(self) -> None:
         self._fh.close()

@@ -1,0 +1,47 @@
+"""The spool of report records (checker/recordlog.py): what goes in comes out, in memory or on disk."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from checker import recordlog
+from checker.recordlog import RecordLog
+
+RECORDS = [{"shipment_id": f"S-{i}", "row": i + 2, "message": "Łódź → 25 kg \u2028 \"quoted\"", "n": i} for i in range(500)]
+
+
+def _log(monkeypatch: pytest.MonkeyPatch, spool: int) -> RecordLog:
+    monkeypatch.setattr(recordlog, "SPOOL_BYTES", spool)
+    log = RecordLog()
+    for r in RECORDS[:200]:
+        log.append(r)
+    log.append_lines(recordlog.dumps(r) for r in RECORDS[200:])
+    return log
+
+
+@pytest.mark.parametrize("spool", [1 << 20, 512], ids=["in-memory", "on-disk"])
+def test_records_read_back_and_written_as_a_json_array(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool: int) -> None:
+    log = _log(monkeypatch, spool)
+    assert getattr(log._fh, "_rolled", False) == (spool == 512)
+    assert len(log) == 500 and log[0] == RECORDS[0] and log[-1] == RECORDS[-1] and list(log) == RECORDS
+    # A real file (the report's atomic temp file): the spool's bytes are copied under the text layer.
+    target = tmp_path / "out.json"
+    with target.open("w", encoding="utf-8") as fh:
+        fh.write('{"findings": ')
+        log.write_json_array(fh)
+        fh.write(', "after": 1}')
+    assert json.loads(target.read_text(encoding="utf-8")) == {"findings": RECORDS, "after": 1}
+    # A text buffer (no bytes layer): decoded block by block.
+    text = io.StringIO()
+    log.write_json_array(text)
+    assert json.loads(text.getvalue()) == RECORDS
+
+
+def test_an_empty_log_is_an_empty_array() -> None:
+    out = io.StringIO()
+    RecordLog().write_json_array(out)
+    assert out.getvalue() == "[]"
