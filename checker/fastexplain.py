@@ -106,6 +106,7 @@ class Plan:
             self.order.append(k)
             pos = at + len(json.dumps(_SENTINEL[k], ensure_ascii=False))
         self.pieces.append(text[pos:])
+        self._steps: dict[Any, list[tuple[str, Any]]] = {}
 
     # ---- per rows -------------------------------------------------------------------------------
     def python_rows(self, f: Frame) -> Any:
@@ -117,22 +118,43 @@ class Plan:
         return (decl.is_not_null() & (decl != "") & ~decl.is_in(list(self.p["categories"]))).fill_null(False)
 
     def explain(self, f: Frame, sub: Any) -> Any:
-        """The rows of `sub` (the candidates) that break the rule, with a column `__mid`: the finding's JSON body."""
+        """The rows of `sub` (the candidates) that break the rule, with a column `__mid`: the finding's JSON body.
+
+        The expressions depend on the rule and on which columns the file has, not on the chunk: they are
+        built once per file shape and reused; only the number formatting is per chunk (its values are).
+        """
         pl = f.pl
         if not set(SIDES) <= f.present:
             return sub.head(0).with_columns(pl.lit(None, dtype=pl.String).alias("__mid"))
+        key = (frozenset(f.present), tuple(f.df.columns))
+        steps = self._steps.get(key)
+        if steps is None:
+            steps = self._steps[key] = self._build(f)
+        for kind, arg in steps:
+            if kind == "with":
+                sub = sub.with_columns(arg)
+            elif kind == "filter":
+                sub = sub.filter(arg)
+            else:  # every number a text shows, formatted by fmt_num itself once per distinct value
+                nums = pl.concat([sub.select(pl.col(k).alias("v")) for k in ("__lo", "__med", "__hi", "__w")]
+                                 ).drop_nulls().unique()["v"].to_list()
+                shown_of = {v: fmt_num(v) for v in nums}
+                keys, vals = list(shown_of), list(shown_of.values())
+                sub = sub.with_columns(*[pl.col(k).replace_strict(keys, vals, default=None, return_dtype=pl.String).alias(f"__f{k}")
+                                         for k in ("__r:length_mm", "__r:width_mm", "__r:height_mm", "__lo", "__med", "__hi", "__w")])
+        return sub
+
+    def _build(self, f: Frame) -> list[tuple[str, Any]]:
+        """The steps of `explain`: ("with", expressions), ("filter", condition) or ("format", None)."""
+        pl = f.pl
+        steps: list[tuple[str, Any]] = []
         rnd = (lambda x: (x + 0.5).floor()) if self.p.get("rounding", "none") == "half_up" else (lambda x: x)
         # Stage the intermediate columns (materialised once, not re-computed inside every text).
-        sub = sub.with_columns(*[rnd(pl.col(c)).alias(f"__r:{c}") for c in SIDES], f.col("weight_kg").cast(pl.Float64).alias("__w"))
+        steps.append(("with", [*[rnd(pl.col(c)).alias(f"__r:{c}") for c in SIDES], f.col("weight_kg").cast(pl.Float64).alias("__w")]))
         a, b, c = (pl.col(f"__r:{k}") for k in SIDES)
-        sub = sub.with_columns(pl.min_horizontal(a, b, c).alias("__lo"), pl.max_horizontal(a, b, c).alias("__hi"),
-                               pl.max_horizontal(pl.min_horizontal(a, b), pl.min_horizontal(pl.max_horizontal(a, b), c)).alias("__med"))
-        # Every number a text shows, formatted by fmt_num itself once per distinct value.
-        nums = pl.concat([sub.select(pl.col(k).alias("v")) for k in ("__lo", "__med", "__hi", "__w")]).drop_nulls().unique()["v"].to_list()
-        shown_of = {v: fmt_num(v) for v in nums}
-        keys, vals = list(shown_of), list(shown_of.values())
-        sub = sub.with_columns(*[pl.col(k).replace_strict(keys, vals, default=None, return_dtype=pl.String).alias(f"__f{k}")
-                                 for k in ("__r:length_mm", "__r:width_mm", "__r:height_mm", "__lo", "__med", "__hi", "__w")])
+        steps.append(("with", [pl.min_horizontal(a, b, c).alias("__lo"), pl.max_horizontal(a, b, c).alias("__hi"),
+                               pl.max_horizontal(pl.min_horizontal(a, b), pl.min_horizontal(pl.max_horizontal(a, b), c)).alias("__med")]))
+        steps.append(("format", None))
 
         def fmt(x: Any) -> Any:
             return pl.col(f"__f{x.meta.output_name()}")
@@ -152,7 +174,7 @@ class Plan:
             stage += [pl.sum_horizontal([cond.cast(pl.Int32) for cond, _, _ in ps] or [pl.lit(0, dtype=pl.Int32)]).alias(f"__n{i}"),
                       pl.sum_horizontal([cond.cast(pl.Int32) for cond, fld, _ in ps if fld == "weight_kg"] or [pl.lit(0, dtype=pl.Int32)]).alias(f"__nw{i}"),
                       _joined(pl, ps).alias(f"__why{i}")]
-        sub = sub.with_columns(stage)
+        steps.append(("with", stage))
         fits = pl.lit(None, dtype=pl.String)
         for i in reversed(range(len(names))):  # the first (smallest) category the parcel fits
             fits = pl.when(pl.col(f"__n{i}") == 0).then(pl.lit(names[i])).otherwise(fits)
@@ -164,7 +186,7 @@ class Plan:
                 is_it = (decl == name).fill_null(False)
                 broken = broken | (is_it & (pl.col(f"__n{i}") > 0))
                 reasons = pl.when(is_it).then(pl.col(f"__why{i}")).otherwise(reasons)
-            sub = sub.with_columns(fits.alias("__fits"), (pl.col("__hit0") & broken).alias("__hit"), reasons.alias("__detail"))
+            steps.append(("with", [fits.alias("__fits"), (pl.col("__hit0") & broken).alias("__hit"), reasons.alias("__detail")]))
             values = {"actual": decl, "expected": pl.concat_str([pl.col("__fits").fill_null("no category"), pl.lit(" (measured)")]),
                       "field": pl.lit("size_category"), "detail": pl.col("__detail"), "dims": pl.col("__dims"),
                       "measured": pl.col("__fits").fill_null("no size category")}
@@ -173,7 +195,7 @@ class Plan:
             best = pl.lit(None, dtype=pl.Int32)
             for i in reversed(range(len(names))):  # fewest broken limits, the smaller category on a tie
                 best = pl.when(pl.col(f"__n{i}") == best_count).then(pl.lit(i, dtype=pl.Int32)).otherwise(best)
-            sub = sub.with_columns(fits.alias("__fits"), best.alias("__best"))
+            steps.append(("with", [fits.alias("__fits"), best.alias("__best")]))
             why = pl.lit(None, dtype=pl.String)
             only_weight = pl.lit(False)
             closest = pl.lit(None, dtype=pl.String)
@@ -182,21 +204,22 @@ class Plan:
                 why = pl.when(is_best).then(pl.col(f"__why{i}")).otherwise(why)
                 only_weight = pl.when(is_best).then(pl.col(f"__n{i}") == pl.col(f"__nw{i}")).otherwise(only_weight)
                 closest = pl.when(is_best).then(pl.lit(names[i])).otherwise(closest)
-            sub = sub.with_columns((pl.col("__hit0") & pl.col("__fits").is_null()).alias("__hit"), closest.alias("__closest"),
+            steps.append(("with", [(pl.col("__hit0") & pl.col("__fits").is_null()).alias("__hit"), closest.alias("__closest"),
                                    pl.concat_str([pl.lit("size "), closest, pl.lit(": "), why]).alias("__detail"),
-                                   pl.when(only_weight).then(pl.lit("weight_kg")).otherwise(pl.lit("dimensions")).alias("__field"))
+                                   pl.when(only_weight).then(pl.lit("weight_kg")).otherwise(pl.lit("dimensions")).alias("__field")]))
             expected_all = "; ".join(f"{n}: ≤ {_box(c)}" + (f", ≤ {fmt_num(c['max_weight_kg'])} kg" if "max_weight_kg" in c else "")
                                      for n, c in cats.items())
             values = {"actual": pl.col("__dims"), "expected": pl.lit(expected_all), "field": pl.col("__field"),
                       "detail": pl.col("__detail"), "dims": pl.col("__dims"),
                       "weight": pl.when(w.is_not_null()).then(fmt(w)).otherwise(pl.lit("?")), "closest": pl.col("__closest")}
-        sub = sub.filter(pl.col("__hit").fill_null(False))
+        steps.append(("filter", pl.col("__hit").fill_null(False)))
         values["message"] = pl.concat_str([part for literal, name in self.message
                                            for part in (pl.lit(literal), values.get(name, pl.lit("{" + name + "}")) if name else pl.lit(""))])
-        sub = sub.with_columns(*[_json(pl, values[k]).alias(f"__j:{k}") for k in self.order])
+        steps.append(("with", [_json(pl, values[k]).alias(f"__j:{k}") for k in self.order]))
         body = pl.concat_str([part for k, piece in zip(self.order + [None], self.pieces)
                               for part in ((pl.lit(piece), pl.col(f"__j:{k}")) if k else (pl.lit(piece),))])
-        return sub.with_columns(body.alias("__mid"))
+        steps.append(("with", [body.alias("__mid")]))
+        return steps
 
 
 def _json(pl: Any, expr: Any) -> Any:
