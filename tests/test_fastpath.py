@@ -190,7 +190,9 @@ def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> N
     assert any(f["rule_id"] == "minimum-size" for f in slow["findings"])
 
 
-def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("newline,trailing", [("\n", True), ("\r\n", True), ("\n", False)], ids=["lf", "crlf", "no-final-newline"])
+def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                            newline: str, trailing: bool) -> None:
     """Chunk edges: a block may start with a short row or a blank line, end mid-file, or repeat an id of an earlier block."""
     import importlib.util
 
@@ -211,7 +213,8 @@ def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp
             lines[i] += "\n"  # a blank line after it: no shipment, but it counts for the row numbers
         if i % 31 == 0:
             lines[i] += "\n ; ;"  # a line of blanks and delimiters: no shipment either
-    path.write_text("\n".join(lines), encoding="utf-8")
+    text = "\n".join(lines).rstrip("\n") + ("\n" if trailing else "")
+    path.write_bytes(text.replace("\n", newline).encode("utf-8"))
     monkeypatch.setattr(columnar, "CHUNK_BYTES", 2048)
     fast, slow = _both(path, family="inpost-international", version="2025-11-20")
     _assert_same(fast, slow)
