@@ -42,6 +42,7 @@ _DATE_RX = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 _EDGE_SPACE = r"^\s|\s$"
 _SIDES = ("length_mm", "width_mm", "height_mm")
 _MEMO_PER_RULE = 2_000
+_GROUP_IN_PYTHON = 5_000  # candidate rows up to which a rule's combinations are grouped in a dict, not by Polars
 # Columns whose distinct raw texts key the explanation: a date stays a date (not midnight), a list is a list.
 _RAW_KEYED = {name for name, spec in columns().items() if (spec.get("x-type") or spec.get("type")) in ("datetime", "list")}
 
@@ -596,11 +597,14 @@ class _Run:
                 bad = pl.Series("__bad", [",".join(x) for x in flags])
         if bad is not None:
             cells = cells.with_columns(bad)
+        memo = self.combos.setdefault(rule_key, {})
+        pos = {pid: k for pid, k, _ in entries}
+        if idx.len() <= _GROUP_IN_PYTHON:
+            return self._explain_rows(cells, idx, df["__pid"].gather(idx), memo, pos, cr, fields, bad is not None)
         key_cols = cells.columns
         cells = cells.with_columns(pl.Series("__i", idx))
         uniq = cells.select(key_cols).unique(maintain_order=True).with_row_index("__c")
         cells = cells.join(uniq, on=key_cols, how="left", nulls_equal=True, maintain_order="left")
-        memo = self.combos.setdefault(rule_key, {})
         frag_c, frag_v, frag_mid, frag_sev = [], [], [], []
         for c, rec in enumerate(uniq.select(key_cols).iter_rows()):
             got = memo.get(rec)
@@ -617,11 +621,36 @@ class _Run:
             return None
         frags = pl.DataFrame({"__c": frag_c, "__v": frag_v, "__mid": frag_mid, "__sev": frag_sev},
                              schema={"__c": pl.UInt32, "__v": pl.Int64, "__mid": pl.String, "__sev": pl.String})
-        pos = {pid: k for pid, k, _ in entries}
         hits = cells.select("__i", "__c").join(frags, on="__c", how="inner")
         pid_of = df["__pid"].gather(hits["__i"])
         seq = pid_of.replace_strict(list(pos), list(pos.values()), return_dtype=pl.Int64) * 64 + hits["__v"]
         return hits.select("__i", "__mid", "__sev").with_columns(seq.alias("__seq"))
+
+    def _explain_rows(self, cells: Any, idx: Any, pids: Any, memo: dict[tuple[Any, ...], list[tuple[str, str]]],
+                      pos: dict[Any, int], cr: Any, fields: list[str], has_bad: bool) -> Any:
+        """`_explain_python` for a few thousand rows: grouped in a dict, which costs less than Polars' unique and
+        joins at that size. Same keys, same memo, same output."""
+        pl = self.pl
+        here: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
+        out_i, out_mid, out_sev, out_seq = [], [], [], []
+        for i, pid, rec in zip(idx.to_list(), pids.to_list(), cells.rows()):
+            got = here.get(rec)
+            if got is None:
+                got = memo.get(rec)
+                if got is None:
+                    got = self._evaluate(cr, fields, rec, has_bad)
+                    if len(memo) < _MEMO_PER_RULE:
+                        memo[rec] = got
+                here[rec] = got
+            for v, (mid, sev) in enumerate(got):
+                out_i.append(i)
+                out_mid.append(mid)
+                out_sev.append(sev)
+                out_seq.append(pos[pid] * 64 + v)
+        if not out_i:
+            return None
+        return pl.DataFrame({"__i": out_i, "__mid": out_mid, "__sev": out_sev, "__seq": out_seq},
+                            schema={"__i": pl.UInt32, "__mid": pl.String, "__sev": pl.String, "__seq": pl.Int64})
 
     def _evaluate(self, cr: Any, fields: list[str], rec: tuple[Any, ...], has_bad: bool) -> list[tuple[str, str]]:
         """The findings (serialised without shipment id, row and country) of one combination of cells."""
