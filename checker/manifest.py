@@ -93,7 +93,8 @@ def _delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-_WHOLE_DOCUMENT = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
+_WHOLE_DOCUMENT = (".json", ".yaml", ".yml")
+_JSON_LINES = (".jsonl", ".ndjson")
 
 
 def read_manifest(path: str, data: bytes | None = None) -> RawManifest:
@@ -103,7 +104,7 @@ def read_manifest(path: str, data: bytes | None = None) -> RawManifest:
     JSON and YAML documents, and standard input, are read whole.
     """
     if data is None and Path(path).suffix.lower() not in _WHOLE_DOCUMENT:
-        streamed = _stream_csv(path)
+        streamed = _stream(path)
         if streamed is not None:
             return streamed
     if data is None:
@@ -153,10 +154,19 @@ def _read_json(path: str, text: str, encoding: str) -> RawManifest:
     return RawManifest(path, Dialect("json", encoding), ((i + 1, r) for i, r in enumerate(recs)))
 
 
-def _read_jsonl(path: str, text: str, encoding: str) -> RawManifest:
+def _jsonl_lines(text: str | Callable[[], IO[str]]) -> Iterator[str]:
+    """The lines of a JSON Lines text or stream, cut at \\n only (str.splitlines() would also cut at U+2028)."""
+    if isinstance(text, str):
+        yield from text.split("\n")
+        return
+    with text() as fh:  # opened with newline="\n": lines end at \n alone, nothing translated
+        for line in fh:
+            yield line[:-1] if line.endswith("\n") else line
+
+
+def _read_jsonl(path: str, text: str | Callable[[], IO[str]], encoding: str) -> RawManifest:
     def gen() -> Iterator[tuple[int, Any]]:
-        # JSON Lines are separated by \n only; str.splitlines() would also split at U+2028 inside strings.
-        for lineno, line in enumerate(text.split("\n"), start=1):
+        for lineno, line in enumerate(_jsonl_lines(text), start=1):
             if not line.strip():
                 continue
             try:
@@ -200,9 +210,9 @@ def _io_lines(pieces: Iterator[str]) -> Iterator[str]:
         yield "".join(buf)
 
 
-def _stream_csv(path: str) -> RawManifest | None:
-    """A CSV manifest read as a stream: the encoding decided as `_decode` decides it, by a first pass that keeps
-    nothing; None when `path` is not a regular file (a pipe can be read once: the whole-file reader takes it)."""
+def _stream(path: str) -> RawManifest | None:
+    """A CSV or JSON Lines manifest read as a stream: the encoding decided as `_decode` decides it, by a first pass
+    that keeps nothing; None when `path` is not a regular file (a pipe can be read once: the whole-file reader takes it)."""
     try:
         fh = open(path, "rb")
     except OSError:
@@ -216,10 +226,10 @@ def _stream_csv(path: str) -> RawManifest | None:
         except OSError:
             return None
 
-    def opener() -> IO[str]:
+    def opener(newline: str = "") -> IO[str]:
         raw = open(path, "rb")
         raw.seek(skip)
-        return io.TextIOWrapper(raw, encoding=codec, errors=errors, newline="")
+        return io.TextIOWrapper(raw, encoding=codec, errors=errors, newline=newline)
 
     with opener() as text:
         first = ""
@@ -229,6 +239,8 @@ def _stream_csv(path: str) -> RawManifest | None:
                 break
     if not first:
         raise FatalInput(f"Cannot read manifest {path}: the file is empty.")
+    if Path(path).suffix.lower() in _JSON_LINES:
+        return _read_jsonl(path, lambda: opener("\n"), label)
     if Path(path).suffix.lower() not in (".csv", ".txt") and first[:1] in ("[", "{"):
         with opener() as text:
             return _read_json(path, text.read(), label)

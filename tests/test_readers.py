@@ -367,3 +367,18 @@ def test_csv_files_are_streamed_not_read_whole(tmp_path, monkeypatch, encoding):
     assert rows[5][0].values["height_mm"] == 150
     assert raw.dialect.encoding.lower().startswith({"utf-8": "utf-8", "utf-8-sig": "utf-8 (with bom)", "utf-16": "utf-16",
                                                     "cp1250": "windows-1250"}[encoding])
+
+
+def test_json_lines_files_are_streamed_not_read_whole(tmp_path, monkeypatch):
+    """JSON Lines are read line by line from disk, cut at \\n only (U+2028 inside a string is not a line end)."""
+    lines = [json.dumps({"shipment_id": f"S-{i}", "destination_country": "PL", "weight_kg": 2,
+                         "contents": "Książki\u2028tom 2"}, ensure_ascii=False) for i in range(2000)]
+    lines[7] = '{"shipment_id": "S-7", broken'
+    p = tmp_path / "m.jsonl"
+    p.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("the file was read whole"))
+    raw, _, rows = load(p)
+    assert raw.dialect.format == "jsonl" and len(rows) == 2000
+    assert rows[0][0].values["contents"] == "Książki\u2028tom 2"
+    assert rows[7][1] and rows[7][1][0].rule_id.startswith("input-") and rows[7][0].row == 8
+    assert rows[-1][0].shipment_id == "S-1999" and rows[-1][0].row == 2000
