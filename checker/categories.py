@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -40,6 +41,10 @@ class Matcher:
         for parts, prefix in sorted(phrases):
             by_first.setdefault(parts[0], []).append((parts, prefix))
         return cls(frozenset(words), tuple(sorted(prefixes)), {k: tuple(v) for k, v in by_first.items()})
+
+    def first_words(self) -> set[str]:
+        """The first word of every keyword: a text can only hit one if it contains that word (or prefix)."""
+        return set(self.words) | set(self.prefixes) | set(self.phrases)
 
     def find(self, tokens: list[str]) -> tuple[int, int] | None:
         """(first, last) token index of the first keyword hit, or None."""
@@ -79,6 +84,14 @@ class Categories:
             out.by_id[cid] = Category(cid, spec.get("names", {}), spec.get("keywords", {}), spec.get("description_en", ""),
                                       Matcher.build(kws))
         return out
+
+    @cached_property
+    def prefilter(self) -> str:
+        """A regex over lower-cased text that matches wherever `screen` could find any keyword: the first words
+        of all keywords as plain substrings (phrases are matched word by word, so "li-ion" also hits "Li ion",
+        which a regex of the whole keyword would miss)."""
+        firsts = set().union(*(c.matcher.first_words() for c in self.by_id.values() if c.matcher))
+        return "|".join(re.escape(w) for w in sorted(firsts))
 
     def screen(self, text: str, ids: list[str]) -> list[tuple[str, str]]:
         """(category id, matched keyword) for each category in `ids` whose keywords occur in `text`."""

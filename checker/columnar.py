@@ -143,6 +143,7 @@ class _Header:
             self.source[canon], self.factor[canon] = cell, factor
         self.unknown = [n for n in names if n and n not in cols and n not in alias]
         self.position = {cell: i for i, cell in enumerate(self.cells)}
+        self.name = dict(zip(self.cells, names))  # header cell -> the column name findings use
 
 
 def _chunks(fh: Any) -> Iterator[bytes]:
@@ -317,7 +318,7 @@ class _Run:
                 ok, value, problem = verdict
                 if not ok:
                     bad.append(i)
-                    problems.append((i, self.h.position[src], src.strip().lower().lstrip("\ufeff"), cell, problem))
+                    problems.append((i, self.h.position[src], self.h.name[src], cell, problem))
                 elif value is None:
                     empty.append(i)
                 else:
@@ -553,18 +554,18 @@ class _Run:
         rule_key = (cr.version.label, cr.rule.id, cr.rule.layer, (cr.rule.exception or {}).get("file"))
         fields = sorted(f for f in reads(cr.rule) if f in self.h.source)
         plan = self._plan(rule_key, cr)
+        pos = {pid: k for pid, k, _ in entries}
         if plan is None:
-            return self._explain_python(df, idx, invalid_cols, entries, rule_key, fields)
-        srcs = {self.h.source[f].strip().lower().lstrip("\ufeff") for f in fields}
+            return self._explain_python(df, idx, invalid_cols, pos, cr, rule_key, fields)
+        srcs = {self.h.name[self.h.source[f]] for f in fields}
         bad = [i for i in idx.to_list() if invalid_cols.get(i, set()) & srcs] if invalid_cols else []
         sub = df[idx]
         to_python = sub.select(plan.python_rows(frame).alias("p"))["p"]
         if bad:
             to_python = to_python | idx.is_in(bad)
-        pieces = [self._explain_python(df, idx.filter(to_python), invalid_cols, entries, rule_key, fields)]
+        pieces = [self._explain_python(df, idx.filter(to_python), invalid_cols, pos, cr, rule_key, fields)]
         done = plan.explain(frame, sub.filter(~to_python)).filter(pl.col("__mid").is_not_null())
         if done.height:
-            pos = {pid: k for pid, k, _ in entries}
             pieces.append(done.select(pl.col("__i").cast(pl.UInt32), "__mid", pl.lit(plan.severity).alias("__sev"),
                                       (pl.col("__pid").replace_strict(list(pos), list(pos.values()), return_dtype=pl.Int64) * 64)
                                       .alias("__seq")))
@@ -580,25 +581,25 @@ class _Run:
                 self.plans[rule_key] = None
         return self.plans[rule_key]
 
-    def _explain_python(self, df: Any, idx: Any, invalid_cols: dict[int, set[str]], entries: list[Any],
+    def _explain_python(self, df: Any, idx: Any, invalid_cols: dict[int, set[str]], pos: dict[Any, int], cr: Any,
                         rule_key: tuple[Any, ...], fields: list[str]) -> Any:
-        """Findings of the candidate rows `idx`, by the row-wise engine once per distinct combination of cells."""
+        """Findings of the candidate rows `idx`, by the row-wise engine once per distinct combination of cells.
+
+        `pos`: partition -> the rule's position in that partition's rule list (the findings' order in a row)."""
         pl = self.pl
         if not idx.len():
             return None
-        cr = entries[0][2]
         key_cols = [f"__raw:{f}" if f in _RAW_KEYED else f for f in fields]
         cells = df.select([pl.col(c) for c in key_cols]).gather(idx) if key_cols else pl.DataFrame({"__k": [0] * idx.len()})
         bad = None
         if invalid_cols:
-            srcs = {self.h.source[f].strip().lower().lstrip("\ufeff"): f for f in fields}
+            srcs = {self.h.name[self.h.source[f]]: f for f in fields}
             flags = [tuple(sorted(srcs[c] for c in invalid_cols.get(i, ()) if c in srcs)) for i in idx.to_list()]
             if any(flags):
                 bad = pl.Series("__bad", [",".join(x) for x in flags])
         if bad is not None:
             cells = cells.with_columns(bad)
         memo = self.combos.setdefault(rule_key, {})
-        pos = {pid: k for pid, k, _ in entries}
         if idx.len() <= _GROUP_IN_PYTHON:
             return self._explain_rows(cells, idx, df["__pid"].gather(idx), memo, pos, cr, fields, bad is not None)
         key_cols = cells.columns

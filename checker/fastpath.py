@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import phonenumbers
 
-from .categories import _WORD, Categories
+from .categories import Categories
 from .manifest_columns import columns, currency_field_of
 from .model import Rule
 from .shipment import DERIVED, EvalEnv
@@ -57,7 +57,7 @@ class Frame:
         if self._texts is None:
             pl = self.pl
             texts = self.df.select(pl.col("contents").drop_nulls().unique()).to_series()
-            rx = _stems_regex(categories)
+            rx = categories.prefilter
             maybe = set(texts.filter(texts.str.to_lowercase().str.contains(rx)).to_list()) if rx else set()
             if len(self.screened) > _SCREEN_MEMO:
                 self.screened.clear()
@@ -304,22 +304,6 @@ def kind_expr(f: Frame, rule: Rule, env: EvalEnv, categories: Categories) -> Any
 
 
 _SCREEN_MEMO = 200_000  # distinct descriptions remembered across chunks (a few tens of MB at most)
-
-
-def _stems_regex(categories: Categories) -> str:
-    """The first word of every keyword as one alternation: a text can only hit a keyword if its lower-cased
-    form contains that word (Categories.screen matches whole lower-cased words, phrases word by word, so
-    "li-ion" also hits "Li ion": a regex of the whole keyword would miss that)."""
-    key = id(categories)
-    if key not in _STEMS:
-        firsts = sorted({words[0] for c in categories.by_id.values() for kws in c.keywords.values() for kw in kws
-                         if (words := _WORD.findall(kw.rstrip("*").strip().lower()))})
-        _STEMS.clear()
-        _STEMS[key] = "|".join(re.escape(w) for w in firsts)
-    return _STEMS[key]
-
-
-_STEMS: dict[int, str] = {}
 
 
 @lru_cache(maxsize=None)

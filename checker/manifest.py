@@ -72,7 +72,18 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 def _decode(data: bytes, path: str) -> tuple[str, str]:
     """The text of a whole file and the encoding it was read in (the decisions of `_detect_encoding`)."""
-    codec, errors, label, skip = _detect_encoding(io.BytesIO(data), data[:65536], path)
+    decoded: dict[str, str] = {}
+
+    def valid(codec: str) -> bool:  # in memory, the strict check is the decoding itself: kept, not done twice
+        try:
+            decoded[codec] = data.decode(codec)
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    codec, errors, label, skip = _detect_encoding(valid, data[:65536], path)
+    if codec in decoded:
+        return decoded[codec], label
     return data[skip:].decode(codec, errors), label
 
 
@@ -222,7 +233,7 @@ def _stream(path: str) -> RawManifest | None:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 return None
             head = fh.read(65536)
-            codec, errors, label, skip = _detect_encoding(fh, head, path)
+            codec, errors, label, skip = _detect_encoding(lambda c: _valid(fh, c), head, path)
         except OSError:
             return None
 
@@ -247,10 +258,10 @@ def _stream(path: str) -> RawManifest | None:
     return _read_csv(path, opener, label)
 
 
-def _valid(fh: IO[bytes], codec: str, start: int) -> bool:
+def _valid(fh: IO[bytes], codec: str) -> bool:
     """Whether the whole file decodes strictly with `codec`, read in blocks and discarded."""
     decoder = codecs.getincrementaldecoder(codec)("strict")
-    fh.seek(start)
+    fh.seek(0)
     try:
         while block := fh.read(1 << 20):
             decoder.decode(block)
@@ -260,21 +271,22 @@ def _valid(fh: IO[bytes], codec: str, start: int) -> bool:
     return True
 
 
-def _detect_encoding(fh: IO[bytes], head: bytes, path: str) -> tuple[str, str, str, int]:
-    """(codec, errors, label, bytes to skip): the decisions of `_decode`, without holding the file."""
+def _detect_encoding(valid: Callable[[str], bool], head: bytes, path: str) -> tuple[str, str, str, int]:
+    """(codec, errors, label, bytes to skip) of a file that starts with `head`; `valid(codec)` tells whether the
+    whole file decodes strictly (a pass over the stream, or the decoding of bytes in memory)."""
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise FatalInput(f"Cannot read manifest {path}: it is {what}, not a CSV, JSON or YAML manifest.")
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8", "replace", "utf-8 (with BOM)", 3
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
-        if not _valid(fh, "utf-16", 0):
+        if not valid("utf-16"):
             raise FatalInput(f"Cannot read manifest {path}: it starts as UTF-16 but is not valid UTF-16 text.")
         return "utf-16", "strict", "utf-16", 0
     utf16 = _utf16_without_bom(head)
-    if _valid(fh, "utf-8", 0) and not utf16:
+    if not utf16 and valid("utf-8"):
         return "utf-8", "strict", "utf-8", 0  # a stray NUL inside a cell is just an odd character
-    if utf16 and _valid(fh, utf16, 0):
+    if utf16 and valid(utf16):
         return utf16, "strict", f"{utf16} (no BOM)", 0
     if head[:4096].count(b"\x00") > 64:
         raise FatalInput(f"Cannot read manifest {path}: it holds binary data (NUL bytes), not text.")

@@ -105,7 +105,6 @@ class RecordLog:
             if not block:
                 break
             if raw is not None:
-                block = block[:left]
                 raw.write(block)
                 left -= len(block)
                 continue
