@@ -73,6 +73,15 @@ class Frame:
         wanted = set(ids)
         return sorted(t for t, got in self._texts.items() if got & wanted)
 
+    def is_text(self, name: str) -> bool:
+        """Whether `col(name)` is a String column (present as text, or absent and typed as text)."""
+        if name in DERIVED:
+            return False
+        if name in self.present:
+            return self.df.schema.get(name) == self.pl.String
+        spec = columns().get(name, {})
+        return (spec.get("x-type") or spec.get("type") or "string") == "string"
+
     def col(self, name: str) -> Any:
         pl = self.pl
         if name in DERIVED:
@@ -263,6 +272,14 @@ def kind_expr(f: Frame, rule: Rule, env: EvalEnv, categories: Categories) -> Any
         col = f.col(p["field"])
         if "by" in p:
             key = f.col(p["by"])
+            pairs = _pairs(p["table"])
+            if pairs is not None and f.is_text(p["field"]) and f.is_text(p["by"]):
+                # One membership test of "key<US>value" instead of a when/then per key (each over the whole column).
+                in_table = key.is_in(list(p["table"]))
+                listed = pl.concat_str([key, pl.lit(_US), col]).is_in(pairs)
+                out = pl.when(in_table).then(~listed)
+                out = out.otherwise(~col.is_in(p["default"])) if "default" in p else out.otherwise(False)
+                return (col.is_not_null() & key.is_not_null() & out).fill_null(False)
             out = pl.lit(False)
             for k, vals in p["table"].items():
                 out = pl.when(key == k).then(~col.is_in(vals)).otherwise(out)
@@ -323,6 +340,19 @@ def _mobile_regex(region: str) -> tuple[str, str] | None:
     return rf"^\+{md.country_code}(?:{md.mobile.national_number_pattern})$", rf"^\+{md.country_code}(?:{by_len})$"
 
 
+_US = "\x1f"
+
+
+def _pairs(table: dict[Any, Any]) -> list[str] | None:
+    """"key<US>value" for every listed value of an `allowed` table; None when a key or value is not plain text."""
+    out = []
+    for k, vals in table.items():
+        if not isinstance(k, str) or _US in k or not all(isinstance(v, str) and _US not in v for v in vals):
+            return None
+        out += [f"{k}{_US}{v}" for v in vals]
+    return out
+
+
 def _format_expr(f: Frame, p: dict[str, Any]) -> Any:
     pl = f.pl
     col = f.col(p["field"])
@@ -349,11 +379,16 @@ def _format_expr(f: Frame, p: dict[str, Any]) -> Any:
     if fmt == "postcode":
         from .kinds.format import postcode_patterns
 
-        bad = pl.lit(False)
-        for c, rx in postcode_patterns().items():
-            if c not in codes:
-                continue
-            bad = pl.when(country == c).then(~col.str.strip_chars().str.to_uppercase().str.contains(rx.pattern).fill_null(False)).otherwise(bad)
+        pats = {c: rx.pattern for c, rx in postcode_patterns().items() if c in codes}
+        if not pats:
+            return pl.lit(False)
+        # One regex over "CC:POSTCODE" (each country's alternative anchored on its code): a when/then chain
+        # would run every country's regex over the whole column.
+        if not all(x.startswith("^") and x.endswith("$") and "|" not in x for x in pats.values()):
+            raise NotCompilable("postcode pattern not anchored")
+        alternatives = "|".join(f"{c}:(?:{x[1:-1]})" for c, x in pats.items())
+        keyed = pl.concat_str([country, pl.lit(":"), col.str.strip_chars().str.to_uppercase()])
+        bad = country.is_in(list(pats)) & ~keyed.str.contains(f"^(?:{alternatives})$")
         return (col.is_not_null() & bad).fill_null(False)
     if fmt == "pattern":
         return (col.is_not_null() & ~col.str.contains(_rust_regex(p["pattern"], widen=False)).fill_null(False))

@@ -46,11 +46,10 @@ class RecordLog:
     def append_lines_of(self, frame: Any, column: str) -> None:
         """The serialised records in a Polars string column, written straight from Polars (no Python string)."""
         if frame.height:
-            buf = io.BytesIO()
-            # JSON lines hold no raw newline, so "never quote" copies each line as it is.
-            frame.select(column).write_csv(buf, include_header=False, quote_style="never", line_terminator=",\n")
             self._fh.seek(0, 2)
-            self._fh.write(buf.getbuffer())
+            # JSON lines hold no raw newline, so "never quote" copies each line as it is; written into the spool
+            # directly (through a BytesIO first cost one more copy of ~30 MB per chunk).
+            frame.select(column).write_csv(self._fh, include_header=False, quote_style="never", line_terminator=",\n")
             self._count += frame.height
 
     # ---- reading ----------------------------------------------------------------------------

@@ -220,3 +220,42 @@ def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp
     _assert_same(fast, slow)
     assert slow["summary"]["shipments"] == 600
     assert {"input-ragged-row", "input-duplicate-id"} <= {f["rule_id"] for f in slow["findings"]}
+
+
+# ---- masks against the row-wise kind, for shapes no shipped policy uses --------------------------------
+def _mask_vs_rowwise(rule_raw: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """The column mask must select every row the row-wise kind finds a violation in (masks may select more)."""
+    from checker import columnar, fastpath
+    from checker.kinds import KINDS
+    from checker.model import Rule
+    from checker.shipment import Shipment
+    from checker.yamlio import Mark
+
+    rule = Rule(rule_raw, Mark("t.yaml", 1, 1))
+    df = pl.DataFrame(rows, schema={k: pl.String for k in rows[0]})
+    present = set(df.columns)
+    frame = columnar._Frame(pl, df, present, {c: {v for v in df[c].to_list() if v} for c in present if c.endswith("_country")}, {})
+    mask = df.select(fastpath.kind_expr(frame, rule, EvalEnv(), POLICIES.categories).alias("m"))["m"].to_list()
+    check = KINDS[rule.kind].compile(rule.params, None)
+    for row, selected in zip(rows, mask):
+        found = bool(check(Shipment(0, {k: v for k, v in row.items() if v is not None}), EvalEnv()))
+        assert selected == found, (row, selected, found)
+
+
+@pytest.mark.parametrize("default", [None, ["pudo"]], ids=["no-default", "default"])
+def test_allowed_by_table_mask_matches_the_row_wise_kind(default: list[str] | None) -> None:
+    raw: dict[str, Any] = {"id": "t", "kind": "allowed", "clause": "x", "field": "delivery_type", "by": "destination_country",
+                           "table": {"PL": ["locker", "pudo"], "FR": ["pudo"], "DE": []}}
+    if default is not None:
+        raw["default"] = default
+    rows = [{"destination_country": c, "delivery_type": t}
+            for c in ("PL", "FR", "DE", "IT", None) for t in ("locker", "pudo", "door", "PL\x1fpudo", None)]
+    _mask_vs_rowwise(raw, rows)
+
+
+def test_postcode_mask_matches_the_row_wise_kind() -> None:
+    raw = {"id": "t", "kind": "format", "clause": "x", "field": "recipient_postcode", "format": "postcode"}
+    rows = [{"destination_country": c, "recipient_postcode": p}
+            for c in ("PL", "PT", "NL", "LT", "GB", "US", None)
+            for p in ("31-042", " 31-042 ", "9000-123", "1011 ab", "LT-01100", "01100", "SW1A 1AA", "PL:31-042", "12", None)]
+    _mask_vs_rowwise(raw, rows)
