@@ -29,7 +29,28 @@ CITIES = {"PL": ("Kraków", "31-042", "+48 512 345 678"), "IT": ("Milano", "2012
           "DE": ("Berlin", "10115", "+49 151 23456789")}
 GOODS = ["Książki", "Odzież dziecięca", "Ekspres do kawy", "Zabawki drewniane", "Pościel bawełniana", "Buty trekkingowe",
          "Herbata liściasta", "Kubek ceramiczny", "Garnki nierdzewne", "Etui na telefon", "Koszulka bawełniana", "Lampa biurkowa"]
-VIOLATIONS = ["too_long", "too_heavy", "lane", "door_not_offered", "shape", "declared", "bad_number", "bad_country", "duplicate", "hu_point"]
+MODELS = ["mini", "maxi", "classic", "eco", "premium", "zestaw", "XL", "S", "M", "L"]
+VIOLATIONS = ["too_long", "too_heavy", "lane", "door_not_offered", "shape", "declared", "bad_number", "bad_country", "duplicate",
+              "hu_point", "bad_phone"]
+
+
+def _phone(template: str, rnd: random.Random) -> str:
+    """A distinct number in the template's mobile range: its last four digits drawn, its separators varied."""
+    chars, tail = list(template), f"{rnd.randrange(10_000):04d}"
+    at = [k for k, c in enumerate(chars) if c.isdigit()][-4:]  # the last four digits
+    for k, d in zip(at, tail):
+        chars[k] = d
+    number, style = "".join(chars), rnd.random()
+    if style < 0.3:
+        return number.replace(" ", "")
+    if style < 0.4:
+        return number.replace(" ", "-")
+    return number
+
+
+def _postcode(template: str, rnd: random.Random) -> str:
+    """A postcode of the template's shape, every digit drawn (Luxembourg's "L-" and Dutch letters kept)."""
+    return "".join(str(rnd.randrange(10)) if c.isdigit() else c for c in template)
 
 
 def _fmt(x: float, decimal_comma: bool) -> str:
@@ -71,9 +92,14 @@ def row(i: int, rnd: random.Random, violation_share: float, decimal_comma: bool)
             cells_override["destination_country"] = "XX"
         elif v == "duplicate":
             sid = f"S{max(i - 1, 0):08d}"
+        elif v == "bad_phone":
+            cells_override["bad_phone"] = "1"
         elif v == "hu_point":
             origin, dest, delivery = "PL", "HU", "pudo"
     city, postcode, phone = CITIES.get(dest, CITIES["PL"])
+    phone, postcode = _phone(phone, rnd), _postcode(postcode, rnd)
+    if cells_override.pop("bad_phone", None):
+        phone = phone[:-2]  # two digits lost: too short for the country
     day = 1 + i % 28
     cells = {
         "shipment_id": sid, "service": "inpost-international", "dispatch_at": f"2025-12-{day:02d}T{8 + i % 10:02d}:{i % 60:02d}",
@@ -83,11 +109,11 @@ def row(i: int, rnd: random.Random, violation_share: float, decimal_comma: bool)
         "shape": shape, "size_category": size if delivery != "door" else "",
         "declared_value": _fmt(rnd.uniform(5, 140), decimal_comma), "value_currency": "EUR",
         "cod_amount": "", "cod_currency": "", "insurance_amount": "", "insurance_currency": "",
-        "contents": rnd.choice(GOODS), "contents_categories": "",
+        "contents": f"{rnd.choice(GOODS)} {rnd.choice(MODELS)} {rnd.randrange(1, 400)}", "contents_categories": "",
         "recipient_name": f"Odbiorca {i}", "recipient_phone": phone, "recipient_email": f"r{i}@example.com",
         "recipient_street": "ul. Długa", "recipient_building": str(1 + i % 120), "recipient_city": city,
         "recipient_postcode": postcode, "target_point": f"{dest}{i % 99999:05d}" if delivery != "door" else "",
-        "sender_name": "Sklep Przykładowy sp. z o.o.", "sender_phone": CITIES[origin][2], "sender_email": "sklep@example.pl",
+        "sender_name": "Sklep Przykładowy sp. z o.o.", "sender_phone": _phone(CITIES[origin][2], rnd), "sender_email": "sklep@example.pl",
         "sender_is_consumer": "false",
     }
     cells.update(cells_override)

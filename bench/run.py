@@ -10,6 +10,7 @@ BENCH_REPEAT=5 make bench          # checker runs per size up to 1 M rows (the m
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import platform
 import re
@@ -22,6 +23,16 @@ ROOT = HERE.parent
 DATA = HERE / "data"
 BIN = Path(sys.executable).parent
 POLICY = "inpost-international@2025-11-20"
+# Data files are named after the generator's source, so a changed generator never benchmarks a stale file.
+GEN = hashlib.sha256((HERE / "generate.py").read_bytes()).hexdigest()[:8]
+
+
+def manifest(n: int) -> Path:
+    """The generated manifest of n rows, made on first use."""
+    path = DATA / f"manifest-{n}-{GEN}.csv"
+    if not path.exists():
+        subprocess.run([sys.executable, str(HERE / "generate.py"), str(path), "--rows", str(n)], check=True)
+    return path
 
 
 def machine() -> str:
@@ -46,15 +57,11 @@ def main() -> int:
     rows = []
     # One untimed run first: the first run after an install or a policy change builds the policy cache
     # (about a second); the figures are for the runs after it, as a warehouse checks batch after batch.
-    warm = DATA / "manifest-100.csv"
-    if not warm.exists():
-        subprocess.run([sys.executable, str(HERE / "generate.py"), str(warm), "--rows", "100"], check=True)
+    warm = manifest(100)
     subprocess.run([str(BIN / "checker"), "check", str(warm), "--policy", POLICY, "--format", "json", "--output",
                     str(DATA / "report-warm-up.json"), "--fail-on", "never", "--quiet"], check=True)
     for n in sizes:
-        path = DATA / f"manifest-{n}.csv"
-        if not path.exists():
-            subprocess.run([sys.executable, str(HERE / "generate.py"), str(path), "--rows", str(n)], check=True)
+        path = manifest(n)
         size_mb = path.stat().st_size / 1e6
         out = DATA / f"report-{n}.json"
         # The median of several runs: on a shared VM one run can be 30 % off the next (bench/RESULTS.md).
@@ -71,7 +78,7 @@ def main() -> int:
         print(f"{n:>9} rows {size_mb:7.1f} MB  checker {wall:6.2f} s {rss:7.0f} MiB   naive "
               f"{(f'{naive[0]:6.2f} s {naive[1]:6.0f} MiB' if naive else '—'):>20}  speed-up {speedup}", flush=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"\n## {stamp}\n", f"Machine: {machine()}.", f"Policy: `{POLICY}` (full), CSV → JSON, `--engine auto`. "
+    lines = [f"\n## {stamp}\n", f"Machine: {machine()}.", f"Policy: `{POLICY}` (full), CSV → JSON, `--engine auto`, data from generator {GEN}. "
              f"Checker wall time: the median of {os.environ.get('BENCH_REPEAT', '3')} runs up to 1 M rows (one above), peak RSS the "
              "largest; the naive baseline runs once.\n",
              "| rows | CSV MB | checker wall s | checker peak RSS MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |",

@@ -9,6 +9,12 @@ from typing import Any
 
 
 _WORD = re.compile(r"\w+")
+# In lower-cased text, a character certainly not \w (a token boundary): not an ASCII letter, digit or "_", nor a
+# letter of Latin-1 or Latin Extended-A (Polish, Portuguese, Hungarian, French letters; Unicode since 1.1).
+# Wider classes such as \p{L} are not safe: Rust's Unicode tables are newer than Python's, and ~9,000 characters
+# are letters to one and not to the other. tests/test_fastpath.py checks that every character excluded is \w.
+_WORD_CHARS = "a-z0-9_\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f"
+_NOT_WORD = f"[^{_WORD_CHARS}]"
 
 
 @dataclass
@@ -42,9 +48,10 @@ class Matcher:
             by_first.setdefault(parts[0], []).append((parts, prefix))
         return cls(frozenset(words), tuple(sorted(prefixes)), {k: tuple(v) for k, v in by_first.items()})
 
-    def first_words(self) -> set[str]:
-        """The first word of every keyword: a text can only hit one if it contains that word (or prefix)."""
-        return set(self.words) | set(self.prefixes) | set(self.phrases)
+    def first_words(self) -> tuple[set[str], set[str]]:
+        """(whole words, prefixes): a text can only hit a keyword if one of its tokens is one of the whole words
+        (a single-word keyword or a phrase's first word) or starts with one of the prefixes."""
+        return set(self.words) | set(self.phrases), set(self.prefixes)
 
     def find(self, tokens: list[str]) -> tuple[int, int] | None:
         """(first, last) token index of the first keyword hit, or None."""
@@ -87,11 +94,28 @@ class Categories:
 
     @cached_property
     def prefilter(self) -> str:
-        """A regex over lower-cased text that matches wherever `screen` could find any keyword: the first words
-        of all keywords as plain substrings (phrases are matched word by word, so "li-ion" also hits "Li ion",
-        which a regex of the whole keyword would miss)."""
-        firsts = set().union(*(c.matcher.first_words() for c in self.by_id.values() if c.matcher))
-        return "|".join(re.escape(w) for w in sorted(firsts))
+        """A regex over lower-cased text that matches wherever `screen` could find any keyword (and more).
+
+        A keyword hit needs a token (a run of `\\w`) equal to a first word, or starting with a prefix. A token starts
+        after a character that is not `\\w`, so certainly not in _WORD_CHARS; whole words end the same way. The
+        regex asks only that, in plain character classes: `\\b` would take Rust's regex engine off its fast path on
+        non-ASCII text, and first words as bare substrings let nine texts in ten through ("li" is in "liściasta").
+        Phrases are matched word by word, so "li-ion" also hits "Li ion", which a regex of the whole keyword misses.
+        """
+        whole: set[str] = set()
+        prefixes: set[str] = set()
+        for c in self.by_id.values():
+            if c.matcher:
+                w, p = c.matcher.first_words()
+                whole |= w
+                prefixes |= p
+        whole -= prefixes  # a prefix already admits its whole word
+        if not whole and not prefixes:
+            return ""
+        alternatives = [f"(?:{'|'.join(re.escape(w) for w in sorted(prefixes))})"] if prefixes else []
+        if whole:
+            alternatives.append(f"(?:{'|'.join(re.escape(w) for w in sorted(whole))})(?:{_NOT_WORD}|$)")
+        return f"(?:^|{_NOT_WORD})(?:{'|'.join(alternatives)})"
 
     def screen(self, text: str, ids: list[str]) -> list[tuple[str, str]]:
         """(category id, matched keyword) for each category in `ids` whose keywords occur in `text`."""

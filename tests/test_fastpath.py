@@ -259,3 +259,37 @@ def test_postcode_mask_matches_the_row_wise_kind() -> None:
             for c in ("PL", "PT", "NL", "LT", "GB", "US", None)
             for p in ("31-042", " 31-042 ", "9000-123", "1011 ab", "LT-01100", "01100", "SW1A 1AA", "PL:31-042", "12", None)]
     _mask_vs_rowwise(raw, rows)
+
+
+_KEYWORDS = sorted({k for c in POLICIES.categories.by_id.values() for ks in c.keywords.values() for k in ks})
+_GLUE = st.sampled_from([" ", "", "-", "_", "/", "ą", "ł", "É", "1", "x", ".", "\u00a0", "’", "İ", "ß", "\t"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.tuples(_GLUE, st.sampled_from(_KEYWORDS), _GLUE, st.sampled_from(["", "a", "ów", "S", "12", " "])),
+                      min_size=1, max_size=3))
+def test_keyword_prefilter_admits_every_text_screen_hits(parts: list[tuple[str, str, str, str]]) -> None:
+    """The prefilter may admit too much, never too little: keywords glued to letters, digits, '_' and non-ASCII."""
+    cats = POLICIES.categories
+    text = "".join(a + kw.rstrip("*") + b + c for a, kw, b, c in parts)
+    if cats.screen(text, list(cats.by_id)):
+        admitted = pl.Series([text]).str.to_lowercase().str.contains(cats.prefilter)[0]
+        assert admitted, text
+
+
+def test_keyword_prefilter_anchors_words_at_token_starts() -> None:
+    """Bare substrings admitted nine catalogue texts in ten; anchored at token starts they do not."""
+    rx = POLICIES.categories.prefilter
+    texts = pl.Series(["herbata liściasta mini 15", "pościel bawełniana classic 87", "kubek ceramiczny s 189", "akumulator li ion"])
+    assert texts.str.contains(rx).to_list() == [False, False, False, True]
+
+
+def test_keyword_prefilter_treats_only_non_word_characters_as_boundaries() -> None:
+    """Every character the prefilter's boundary class excludes must be \\w to Python (else a hit could be missed)."""
+    import re
+
+    from checker.categories import _NOT_WORD
+
+    every = pl.Series([chr(c) for c in range(0x30000) if not 0xD800 <= c <= 0xDFFF])
+    inside = every.filter(~every.str.contains(f"^{_NOT_WORD}$")).to_list()
+    assert len(inside) > 200 and all(re.match(r"\w", c) for c in inside)
