@@ -190,19 +190,24 @@ def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> N
     assert any(f["rule_id"] == "minimum-size" for f in slow["findings"])
 
 
-@pytest.mark.parametrize("newline,trailing", [("\n", True), ("\r\n", True), ("\n", False)], ids=["lf", "crlf", "no-final-newline"])
-def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                            newline: str, trailing: bool) -> None:
-    """Chunk edges: a block may start with a short row or a blank line, end mid-file, or repeat an id of an earlier block."""
+def _generated(tmp_path: Path, rows: int, **kw: Any) -> Path:
     import importlib.util
 
-    from checker import columnar
     from checker.paths import ROOT
 
     spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)  # type: ignore[union-attr]
-    path = gen.generate(tmp_path / "g.csv", 600, seed=7, violation_share=0.3)
+    return gen.generate(tmp_path / "g.csv", rows, **kw)
+
+
+@pytest.mark.parametrize("newline,trailing", [("\n", True), ("\r\n", True), ("\n", False)], ids=["lf", "crlf", "no-final-newline"])
+def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                            newline: str, trailing: bool) -> None:
+    """Chunk edges: a block may start with a short row or a blank line, end mid-file, or repeat an id of an earlier block."""
+    from checker import columnar
+
+    path = _generated(tmp_path, 600, seed=7, violation_share=0.3)
     lines = path.read_text(encoding="utf-8").split("\n")
     for i in range(1, len(lines) - 1):
         if i % 9 == 0:
@@ -220,6 +225,39 @@ def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp
     _assert_same(fast, slow)
     assert slow["summary"]["shipments"] == 600
     assert {"input-ragged-row", "input-duplicate-id"} <= {f["rule_id"] for f in slow["findings"]}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(1, 300), st.integers(1, 32),
+                                st.sampled_from([" {}", "{} ", "\t{}", "{}\u00a0", " {} ", "{}", "upper", "hyphen"])),
+                      min_size=20, max_size=120))
+def test_cells_the_row_reader_normalises_give_identical_findings(tmp_path_factory, edits: list[tuple[int, int, str]]) -> None:
+    """White space at either end, other cases and hyphens: the row-wise converter's value is patched into the
+    column (not the whole row sent row-wise), and every finding stays the same."""
+    from checker import columnar
+
+    path = _generated(tmp_path_factory.mktemp("p"), 300, seed=11, violation_share=0.3)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for row, col, how in edits:
+        cells = lines[row].split(";")
+        cell = cells[col]
+        cells[col] = cell.upper() if how == "upper" else cell.replace("_", "-") if how == "hyphen" else how.format(cell)
+        lines[row] = ";".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    seen_rowwise = []
+    original = columnar._Run._patch
+
+    def spy(self: Any, column: Any, canon: str, idx: list[int], values: list[Any]) -> Any:
+        out = original(self, column, canon, idx, values)
+        if out is None:
+            seen_rowwise.append(canon)
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(columnar._Run, "_patch", spy)
+        fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+    _assert_same(fast, slow)
+    assert set(seen_rowwise) <= columnar._RAW_KEYED  # only date-times and lists still go row-wise
 
 
 # ---- masks against the row-wise kind, for shapes no shipped policy uses --------------------------------
