@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from . import fastexplain, fastpath
+from . import fastexplain, fastpath, halves
 from .engine import Engine, Evaluation
 from .findings import input_finding, shipment_record
 from .kinds import KINDS
@@ -147,15 +147,16 @@ class _Header:
         self.name = dict(zip(self.cells, names))  # header cell -> the column name findings use
 
 
-def _chunks(fh: Any) -> Iterator[bytes]:
-    """Blocks of whole lines, about CHUNK_BYTES each: the partial last line is read again with the next block
-    (a seek back), so no block is copied to carry it over."""
+def _chunks(fh: Any, end: int | None = None) -> Iterator[bytes]:
+    """Blocks of whole lines, about CHUNK_BYTES each, up to `end` (a line start) or the end of the file: the
+    partial last line is read again with the next block (a seek back), so no block is copied to carry it over."""
     while True:
-        block = fh.read(CHUNK_BYTES)
+        want = CHUNK_BYTES if end is None else min(CHUNK_BYTES, end - fh.tell())
+        block = fh.read(want) if want > 0 else b""
         if not block:
             return
         if len(block) < CHUNK_BYTES:
-            yield block  # the end of the file
+            yield block  # the end of the file, or of this process's half
             return
         cut = block.rfind(b"\n")
         if cut < 0:
@@ -759,10 +760,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
     # (2026-11-21, 1 M rows: 673 k page faults and 3 s of system time, 360 k and 2 s with decay off). Read when
     # Polars is first loaded; a value the user set wins.
     os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:-1,muzzy_decay_ms:-1")
-    try:
-        import polars as pl
-    except ImportError:  # pragma: no cover - polars is a declared dependency
-        return None
+    half = None
     try:
         with open(path, "rb") as fh:
             head = fh.read(65536)
@@ -770,15 +768,34 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
                 return None  # UTF-16, legacy code pages and NUL bytes are the row-wise reader's job
             fh.seek(0)
             header = _Header(fh.readline())
+            body_start, size = fh.tell(), os.fstat(fh.fileno()).st_size
+            cut = halves.cut_point(fh, body_start, size) if halves.wanted(size) else None
+            if cut is not None:  # before Polars is imported here: see checker/halves.py
+                half = halves.fork(path, header, body_start, cut, engine, norm, out.want_passed)
+            import polars as pl
+
             state = _Run(pl, engine, norm, out, header)
             line = 2
-            for body in _chunks(fh):
+            for body in _chunks(fh, cut):
                 line += state.chunk(body, line)
                 if progress is not None:
                     progress(out.rows)
-    except Unsuitable:
-        return None
-    except Exception:  # noqa: BLE001 - Polars refused something unusual: the row-wise engine decides, from the start
+            if half is not None:
+                result = half.result()
+                if result is not None and "unsuitable" in result:
+                    raise Unsuitable(result["unsuitable"])
+                if result is not None and not halves.shares_ids(pl, half, state.seen):
+                    halves.merge(half, result, out, engine, norm)
+                    out.processes = 2
+                else:  # the child died, or the halves share an id: the second half is checked here, after the first
+                    for body in _chunks(fh):
+                        line += state.chunk(body, line)
+                        if progress is not None:
+                            progress(out.rows)
+                half.cleanup()
+    except Exception:  # noqa: BLE001 - Unsuitable, or Polars refused something unusual: the row-wise engine decides, from the start
+        if half is not None:
+            half.abandon()
         return None
     if out.want_passed:
         out.passed.sort(key=lambda x: x[1])

@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 import os
+import shutil
 import tempfile
 from typing import IO, Any, Iterable, Iterator
 
@@ -27,8 +28,9 @@ def dumps(record: dict[str, Any]) -> str:
 class RecordLog:
     """Behaves like a read-only list of dicts (len, iteration, index, slice, ==) over a spool of JSON lines."""
 
-    def __init__(self) -> None:
-        self._fh: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")
+    def __init__(self, path: str | None = None) -> None:
+        """`path`: spool into this file (another process appends it with extend_from); else a spooled temp file."""
+        self._fh: IO[bytes] = open(path, "w+b") if path else tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")
         self._count = 0
 
     # ---- writing ----------------------------------------------------------------------------
@@ -51,6 +53,35 @@ class RecordLog:
             # directly (through a BytesIO first cost one more copy of ~30 MB per chunk).
             frame.select(column).write_csv(self._fh, include_header=False, quote_style="never", line_terminator=",\n")
             self._count += frame.height
+
+    def extend_from(self, path: str, count: int) -> None:
+        """Append the `count` records another RecordLog spooled into `path`: bytes copied (in the kernel when the
+        spool is on disk), nothing parsed."""
+        with open(path, "rb") as src:
+            size = os.fstat(src.fileno()).st_size
+            if size > SPOOL_BYTES and hasattr(self._fh, "rollover"):
+                self._fh.rollover()  # it will be on disk anyway: copy there directly
+            self._fh.seek(0, 2)
+            done = 0
+            if getattr(self._fh, "_rolled", True):
+                self._fh.flush()
+                try:
+                    while done < size:
+                        sent = os.sendfile(self._fh.fileno(), src.fileno(), done, size - done)
+                        if sent == 0:
+                            break
+                        done += sent
+                except (AttributeError, OSError):
+                    pass
+                self._fh.seek(0, 2)
+            src.seek(done)
+            shutil.copyfileobj(src, self._fh, 8 << 20)
+        self._count += count
+
+    def flush(self) -> int:
+        """Write buffered bytes through to the spool file; the number of records."""
+        self._fh.flush()
+        return self._count
 
     # ---- reading ----------------------------------------------------------------------------
     def __len__(self) -> int:

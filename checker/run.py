@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -20,6 +21,7 @@ class CheckResult:
     report: dict[str, Any]
     severities: dict[str, int] = field(default_factory=dict)  # active (not waived) findings per severity
     passed: list[tuple[str, int]] = field(default_factory=list)  # shipments without findings (JUnit lists them)
+    processes: int = 1  # not in the report: the same manifest gives the same report on any machine
 
     def worst(self) -> str | None:
         present = [s for s, n in self.severities.items() if n and s in RANK]
@@ -32,15 +34,16 @@ class ReportBuilder:
     Both engines feed it: the row-wise loop one shipment at a time, the columnar path one chunk at a time.
     """
 
-    def __init__(self, want_passed: bool) -> None:
-        self.findings = RecordLog()
-        self.shipments = RecordLog()
+    def __init__(self, want_passed: bool, spool_dir: str | None = None) -> None:
+        self.findings = RecordLog(os.path.join(spool_dir, "findings") if spool_dir else None)
+        self.shipments = RecordLog(os.path.join(spool_dir, "shipments") if spool_dir else None)
         self.statuses = {"passed": 0, "failed": 0, "warning": 0}
         self.severities = {"error": 0, "warning": 0, "info": 0}
         self.waived = 0
         self.rows = 0
         self.want_passed = want_passed
         self.passed: list[tuple[str, int]] = []
+        self.processes = 1  # 2 when the columnar path checked the file's second half in a forked process
 
     def tally(self, ship: Any, found: list[Finding]) -> str:
         """Count one row-wise shipment (row, status, passed list); its status."""
@@ -126,4 +129,4 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
         "shipments": out.shipments,
         "findings": out.findings,
     }
-    return CheckResult(report, dict(out.severities), out.passed)
+    return CheckResult(report, dict(out.severities), out.passed, out.processes)

@@ -45,3 +45,19 @@ def test_an_empty_log_is_an_empty_array() -> None:
     out = io.StringIO()
     RecordLog().write_json_array(out)
     assert out.getvalue() == "[]"
+
+
+@pytest.mark.parametrize("spool", [1 << 20, 512], ids=["in-memory", "on-disk"])
+def test_a_log_spooled_into_a_file_is_appended_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool: int) -> None:
+    """The forked half's findings (checker/halves.py) come after this process's own, record for record."""
+    other = RecordLog(str(tmp_path / "findings"))
+    other.append_lines(recordlog.dumps(r) for r in RECORDS[300:])
+    assert other.flush() == 200
+    monkeypatch.setattr(recordlog, "SPOOL_BYTES", spool)
+    log = RecordLog()
+    log.append_lines(recordlog.dumps(r) for r in RECORDS[:300])
+    log.extend_from(str(tmp_path / "findings"), len(other))
+    assert getattr(log._fh, "_rolled", False) == (spool == 512)  # larger than the spool: copied on disk, in the kernel
+    assert len(log) == 500 and list(log) == RECORDS
+    log.append(RECORDS[0])
+    assert len(log) == 501 and log[-1] == RECORDS[0]

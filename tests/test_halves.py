@@ -1,0 +1,84 @@
+"""A large CSV checked in two processes (checker/halves.py) gives the report of one process.
+
+The split happens only in a process that has not loaded Polars, so these tests run the command line in a
+subprocess, with the size threshold lowered (CHECKER_SPLIT_MIN_BYTES) so a small manifest is split too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.paths import ROOT
+
+CHECKER = [sys.executable, "-m", "checker.cli"]
+
+
+def _generated(tmp_path: Path, rows: int) -> Path:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)  # type: ignore[union-attr]
+    return gen.generate(tmp_path / "g.csv", rows, seed=5, violation_share=0.3)
+
+
+def _check(path: Path, out: Path, engine: str, **env: str) -> tuple[dict[str, Any], str]:
+    done = subprocess.run([*CHECKER, "check", str(path), "--policy", "inpost-international@2025-11-20", "--engine", engine,
+                           "--format", "json", "--output", str(out), "--fail-on", "never", "--quiet", "--verbose"],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "CHECKER_SPLIT_MIN_BYTES": "1", **env})
+    assert done.returncode == 0, done.stderr
+    return json.loads(out.read_text(encoding="utf-8")), done.stderr
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    for key in ("summary", "policies", "shipments", "findings"):
+        assert a[key] == b[key], key
+    assert a["manifest"]["rows"] == b["manifest"]["rows"]
+
+
+def test_two_halves_give_the_report_of_one_process(tmp_path: Path) -> None:
+    path = _generated(tmp_path, 800)
+    split, err = _check(path, tmp_path / "split.json", "columnar")
+    assert "in 2 processes" in err and split["manifest"]["dialect"]["engine"] == "columnar"
+    one, err_one = _check(path, tmp_path / "one.json", "columnar", CHECKER_PROCESSES="1")
+    assert "in 2 processes" not in err_one
+    rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
+    _same(split, one)
+    _same(split, rowwise)
+    assert split["summary"]["shipments"] == 800 and split["findings"][-1]["row"] > 700  # the second half is in it
+
+
+def test_an_id_of_the_first_half_reused_in_the_second_is_a_duplicate(tmp_path: Path) -> None:
+    """Only the whole file knows it: the first process checks the second half itself, with the first half's ids."""
+    path = _generated(tmp_path, 800)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    first_id = lines[3].split(";")[0]
+    lines[700] = ";".join([first_id] + lines[700].split(";")[1:])
+    path.write_text("\n".join(lines), encoding="utf-8")
+    split, err = _check(path, tmp_path / "split.json", "columnar")
+    rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
+    assert "in 2 processes" not in err
+    _same(split, rowwise)
+    assert any(f["rule_id"] == "input-duplicate-id" and f["row"] == 701 for f in split["findings"])
+
+
+@pytest.mark.parametrize("where", [100, 700], ids=["first-half", "second-half"])
+def test_a_line_the_columnar_reader_cannot_take_sends_the_whole_file_row_wise(tmp_path: Path, where: int) -> None:
+    """A quoted line break in either half: the row-wise engine reads the whole file, as without the split."""
+    path = _generated(tmp_path, 800)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    cells = lines[where].split(";")
+    cells[21] = '"Odbiorca\nz nową linią"'  # recipient_name
+    lines[where] = ";".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    split, _ = _check(path, tmp_path / "split.json", "columnar")
+    rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
+    assert split["manifest"]["dialect"].get("engine") != "columnar"
+    _same(split, rowwise)
