@@ -17,9 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING
 
 from .categories import Categories
 from .errors import PolicyLoadError
@@ -27,6 +25,11 @@ from .kinds import KINDS
 from .model import Clause, CountryLayer, Family, PolicySet, Rule, Version
 from .paths import schema_dir, seeds_dir
 from .yamlio import LoadedYaml, Mark, YamlError, load_yaml_file
+
+if TYPE_CHECKING:  # imported where validation runs: a check served from the policy cache never needs them (~70 ms)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Problem:
 
 @lru_cache(maxsize=1)
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+
     resources = []
     for path in sorted(schema_dir().glob("*.schema.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -52,6 +57,8 @@ def _registry() -> Registry:
 @lru_cache(maxsize=None)
 def validator(schema_file: str) -> Draft202012Validator:
     """One validator per schema, built once (never per file or per rule)."""
+    from jsonschema import Draft202012Validator
+
     doc = json.loads((schema_dir() / schema_file).read_text(encoding="utf-8"))
     return Draft202012Validator(doc, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
@@ -62,6 +69,8 @@ def _pointer(path: Any) -> str:
 
 def _leaf(error: ValidationError) -> ValidationError:
     """The most specific error inside oneOf/anyOf/if-then, so the message names the real fault."""
+    from jsonschema.exceptions import best_match
+
     while error.context:
         error = best_match(error.context)
     return error

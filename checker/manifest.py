@@ -225,6 +225,8 @@ def _stream(path: str) -> RawManifest | None:
     """A CSV or JSON Lines manifest read as a stream: the encoding decided as `_decode` decides it, by a first pass
     that keeps nothing; None when `path` is not a regular file (a pipe can be read once: the whole-file reader takes it)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # decided before opening: opening a named pipe takes its writer's one session
         fh = open(path, "rb")
     except OSError:
         return None  # the whole-file reader gives the one-sentence error

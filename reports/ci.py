@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from typing import Any, Iterable
-from xml.sax.saxutils import escape, quoteattr
 
 from checker import __version__
 
@@ -28,10 +27,14 @@ def _cite(f: dict[str, Any]) -> str:
 
 def _xml_text(text: str) -> str:
     """XML 1.0 cannot carry most control characters even escaped; drop them (manifest text is untrusted)."""
+    from xml.sax.saxutils import escape  # imported when JUnit is written: it pulls in urllib (~25 ms at start-up)
+
     return escape("".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20))
 
 
 def _attr(text: str) -> str:
+    from xml.sax.saxutils import quoteattr
+
     return quoteattr("".join(ch for ch in str(text) if ch in "\t\n\r" or ord(ch) >= 0x20))
 
 

@@ -382,3 +382,23 @@ def test_json_lines_files_are_streamed_not_read_whole(tmp_path, monkeypatch):
     assert rows[0][0].values["contents"] == "Książki\u2028tom 2"
     assert rows[7][1] and rows[7][1][0].rule_id.startswith("input-") and rows[7][0].row == 8
     assert rows[-1][0].shipment_id == "S-1999" and rows[-1][0].row == 2000
+
+
+def test_a_named_pipe_is_not_opened_to_ask_whether_it_can_be_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening a pipe takes its writer's one session: the streaming reader asked by opening it, then the whole-file
+    reader opened it again and could wait for a writer that had already gone (a hang, seen once in the hostile tests)."""
+    import builtins
+    import os
+
+    from checker import manifest
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    real_open = builtins.open
+
+    def guarded(file, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        assert str(file) != str(fifo), "the pipe was opened by the streaming reader"
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+    assert manifest._stream(str(fifo)) is None
