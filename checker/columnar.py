@@ -792,11 +792,11 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
                         line += state.chunk(body, line)
                         if progress is not None:
                             progress(out.rows)
-                half.cleanup()
     except Exception:  # noqa: BLE001 - Unsuitable, or Polars refused something unusual: the row-wise engine decides, from the start
-        if half is not None:
-            half.abandon()
         return None
+    finally:
+        if half is not None:
+            half.abandon()  # idempotent: stops a child still running (an error, Ctrl-C) and removes its files
     if out.want_passed:
         out.passed.sort(key=lambda x: x[1])
     h = header

@@ -73,7 +73,8 @@ class Half:
             return None
 
     def abandon(self) -> None:
-        """Stop the child (this process hit a problem of its own) and remove its files."""
+        """Stop the child if it still runs (this process hit a problem, or was interrupted) and remove its files;
+        safe to call again, and after result()."""
         if self.pid:
             try:
                 os.kill(self.pid, signal.SIGKILL)
