@@ -776,10 +776,15 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
 
             state = _Run(pl, engine, norm, out, header)
             line = 2
-            for body in _chunks(fh, cut):
-                line += state.chunk(body, line)
-                if progress is not None:
-                    progress(out.rows)
+
+            def check(end: int | None) -> None:
+                nonlocal line
+                for body in _chunks(fh, end):
+                    line += state.chunk(body, line)
+                    if progress is not None:
+                        progress(out.rows)
+
+            check(cut)
             if half is not None:
                 result = half.result()
                 if result is not None and "unsuitable" in result:
@@ -788,10 +793,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
                     halves.merge(half, result, out, engine, norm)
                     out.processes = 2
                 else:  # the child died, or the halves share an id: the second half is checked here, after the first
-                    for body in _chunks(fh):
-                        line += state.chunk(body, line)
-                        if progress is not None:
-                            progress(out.rows)
+                    check(None)
     except Exception:  # noqa: BLE001 - Unsuitable, or Polars refused something unusual: the row-wise engine decides, from the start
         return None
     finally:

@@ -84,9 +84,6 @@ class Half:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        self.cleanup()
-
-    def cleanup(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

@@ -63,16 +63,9 @@ class RecordLog:
                 self._fh.rollover()  # it will be on disk anyway: copy there directly
             self._fh.seek(0, 2)
             done = 0
-            if getattr(self._fh, "_rolled", True):
+            if self._on_disk():
                 self._fh.flush()
-                try:
-                    while done < size:
-                        sent = os.sendfile(self._fh.fileno(), src.fileno(), done, size - done)
-                        if sent == 0:
-                            break
-                        done += sent
-                except (AttributeError, OSError):
-                    pass
+                done = _sendfile(self._fh.fileno(), src.fileno(), size)
                 self._fh.seek(0, 2)
             src.seek(done)
             shutil.copyfileobj(src, self._fh, 8 << 20)
@@ -149,7 +142,7 @@ class RecordLog:
     def _send(self, raw: Any, count: int) -> int:
         """Copy the first `count` bytes of a spool that went to disk straight into the file behind `raw`, in the
         kernel (os.sendfile); the bytes copied (0 when the spool is still in memory or the platform cannot)."""
-        if not getattr(self._fh, "_rolled", False):
+        if not self._on_disk():
             return 0  # still in memory (asking for its fileno would write it to disk first)
         try:
             self._fh.flush()
@@ -157,20 +150,31 @@ class RecordLog:
         except (AttributeError, OSError, io.UnsupportedOperation):
             return 0
         raw.flush()
-        done = 0
-        try:
-            while done < count:
-                sent = os.sendfile(dst, src, done, count - done)
-                if sent == 0:
-                    break
-                done += sent
-        except (AttributeError, OSError):
-            pass
+        done = _sendfile(dst, src, count)
         self._fh.seek(done)
         return done
 
+    def _on_disk(self) -> bool:
+        """A spooled temp file that rolled over, or a named spool file: a real file descriptor to copy from."""
+        return getattr(self._fh, "_rolled", True)
+
     def close(self) -> None:
         self._fh.close()
+
+
+def _sendfile(dst: int, src: int, count: int) -> int:
+    """Copy the first `count` bytes of file `src` to `dst`'s position, in the kernel; the bytes copied (fewer when
+    the platform or the file cannot: the caller copies the rest itself)."""
+    done = 0
+    try:
+        while done < count:
+            sent = os.sendfile(dst, src, done, count - done)
+            if sent == 0:
+                break
+            done += sent
+    except (AttributeError, OSError):
+        pass
+    return done
 
 
 def _boundary(block: bytes) -> int:

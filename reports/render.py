@@ -14,10 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SAMPLE_PER_RULE = 200
 SHIPMENTS_SHOWN = 2000
+
 
 @lru_cache(maxsize=1)
 def _environment() -> Any:

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import generated
 from checker.loader import load_policies_or_fail
 from checker.paths import policies_dir
 from checker.run import check_manifest
@@ -190,24 +191,13 @@ def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> N
     assert any(f["rule_id"] == "minimum-size" for f in slow["findings"])
 
 
-def _generated(tmp_path: Path, rows: int, **kw: Any) -> Path:
-    import importlib.util
-
-    from checker.paths import ROOT
-
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)  # type: ignore[union-attr]
-    return gen.generate(tmp_path / "g.csv", rows, **kw)
-
-
 @pytest.mark.parametrize("newline,trailing", [("\n", True), ("\r\n", True), ("\n", False)], ids=["lf", "crlf", "no-final-newline"])
 def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                             newline: str, trailing: bool) -> None:
     """Chunk edges: a block may start with a short row or a blank line, end mid-file, or repeat an id of an earlier block."""
     from checker import columnar
 
-    path = _generated(tmp_path, 600, seed=7, violation_share=0.3)
+    path = generated.manifest(tmp_path, 600, seed=7, violation_share=0.3)
     lines = path.read_text(encoding="utf-8").split("\n")
     for i in range(1, len(lines) - 1):
         if i % 9 == 0:
@@ -236,7 +226,7 @@ def test_cells_the_row_reader_normalises_give_identical_findings(tmp_path_factor
     column (not the whole row sent row-wise), and every finding stays the same."""
     from checker import columnar
 
-    path = _generated(tmp_path_factory.mktemp("p"), 300, seed=11, violation_share=0.3)
+    path = generated.manifest(tmp_path_factory.mktemp("p"), 300, seed=11, violation_share=0.3)
     lines = path.read_text(encoding="utf-8").split("\n")
     for row, col, how in edits:
         cells = lines[row].split(";")

@@ -15,18 +15,10 @@ from typing import Any
 
 import pytest
 
+import generated
 from checker.paths import ROOT
 
 CHECKER = [sys.executable, "-m", "checker.cli"]
-
-
-def _generated(tmp_path: Path, rows: int) -> Path:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)  # type: ignore[union-attr]
-    return gen.generate(tmp_path / "g.csv", rows, seed=5, violation_share=0.3)
 
 
 def _check(path: Path, out: Path, engine: str, **env: str) -> tuple[dict[str, Any], str]:
@@ -44,7 +36,7 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
 
 
 def test_two_halves_give_the_report_of_one_process(tmp_path: Path) -> None:
-    path = _generated(tmp_path, 800)
+    path = generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
     split, err = _check(path, tmp_path / "split.json", "columnar")
     assert "in 2 processes" in err and split["manifest"]["dialect"]["engine"] == "columnar"
     one, err_one = _check(path, tmp_path / "one.json", "columnar", CHECKER_PROCESSES="1")
@@ -57,7 +49,7 @@ def test_two_halves_give_the_report_of_one_process(tmp_path: Path) -> None:
 
 def test_an_id_of_the_first_half_reused_in_the_second_is_a_duplicate(tmp_path: Path) -> None:
     """Only the whole file knows it: the first process checks the second half itself, with the first half's ids."""
-    path = _generated(tmp_path, 800)
+    path = generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
     lines = path.read_text(encoding="utf-8").split("\n")
     first_id = lines[3].split(";")[0]
     lines[700] = ";".join([first_id] + lines[700].split(";")[1:])
@@ -72,7 +64,7 @@ def test_an_id_of_the_first_half_reused_in_the_second_is_a_duplicate(tmp_path: P
 @pytest.mark.parametrize("where", [100, 700], ids=["first-half", "second-half"])
 def test_a_line_the_columnar_reader_cannot_take_sends_the_whole_file_row_wise(tmp_path: Path, where: int) -> None:
     """A quoted line break in either half: the row-wise engine reads the whole file, as without the split."""
-    path = _generated(tmp_path, 800)
+    path = generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
     lines = path.read_text(encoding="utf-8").split("\n")
     cells = lines[where].split(";")
     cells[21] = '"Odbiorca\nz nową linią"'  # recipient_name
