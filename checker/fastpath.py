@@ -324,8 +324,9 @@ _SCREEN_MEMO = 200_000  # distinct descriptions remembered across chunks (a few 
 
 
 @lru_cache(maxsize=None)
-def _mobile_regex(region: str) -> tuple[str, str] | None:
-    """`+CC` + a national number matching the region's mobile pattern: certainly a valid mobile of that region."""
+def _mobile_regex(region: str) -> tuple[str, str | None] | None:
+    """(`+CC` + a national number matching the region's mobile pattern: certainly a valid mobile of that region,
+    the possible lengths of that region's mobiles, or None when the pattern implies them)."""
     md = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if md is None or md.mobile is None or not md.mobile.national_number_pattern:
         return None
@@ -335,9 +336,14 @@ def _mobile_regex(region: str) -> tuple[str, str] | None:
     lengths = [n for n in (md.mobile.possible_length or md.general_desc.possible_length) if n > 0]
     if not lengths:
         return None
-    # libphonenumber checks the possible lengths before the pattern; the length alternation does the same here.
+    pattern = md.mobile.national_number_pattern
+    # libphonenumber checks the possible lengths before the pattern; the length alternation does the same here,
+    # unless every length the pattern can match is a possible one (all regions but a few): then it is implied.
+    low, high = re._parser.parse(pattern).getwidth()  # type: ignore[attr-defined]
+    if set(range(low, high + 1)) <= set(lengths):
+        return rf"^\+{md.country_code}(?:{pattern})$", None
     by_len = "|".join(rf"\d{{{n}}}" for n in sorted(set(lengths)))
-    return rf"^\+{md.country_code}(?:{md.mobile.national_number_pattern})$", rf"^\+{md.country_code}(?:{by_len})$"
+    return rf"^\+{md.country_code}(?:{pattern})$", rf"^\+{md.country_code}(?:{by_len})$"
 
 
 _US = "\x1f"
@@ -368,11 +374,13 @@ def _format_expr(f: Frame, p: dict[str, Any]) -> Any:
             return col.is_not_null()
         # Only the usual separators are removed (a rarer space stays, the regex then fails: the safe direction).
         keyed = pl.concat_str([country, pl.lit(":"), col.str.replace_many([" ", "-", "(", ")", "."], [""] * 5)])
-        certain = pl.lit(True)
-        for k in (0, 1):
-            # ASCII digits only: a match means "certainly valid", so matching less is the safe direction.
-            alternatives = "|".join(f"{r}:(?:{rx[k][1:-1]})" for r, rx in regions).replace(r"\d", "[0-9]")
-            certain = certain & keyed.str.contains(f"^(?:{alternatives})$")
+        # ASCII digits only: a match means "certainly valid", so matching less is the safe direction.
+        alternatives = "|".join(f"{r}:(?:{rx[0][1:-1]})" for r, rx in regions).replace(r"\d", "[0-9]")
+        certain = keyed.str.contains(f"^(?:{alternatives})$")
+        checked = [(r, rx[1]) for r, rx in regions if rx[1] is not None]  # regions whose lengths the pattern does not imply
+        if checked:
+            by_len = "|".join(f"{r}:(?:{rx[1:-1]})" for r, rx in checked).replace(r"\d", "[0-9]")
+            certain = certain & (~country.is_in([r for r, _ in checked]) | keyed.str.contains(f"^(?:{by_len})$"))
         return (col.is_not_null() & ~certain.fill_null(False)).fill_null(True)
     if fmt == "email":
         return (col.is_not_null() & ~col.str.strip_chars().str.contains(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$").fill_null(False))
