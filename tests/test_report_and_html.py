@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import sys
 from pathlib import Path
@@ -77,3 +78,39 @@ def test_html_report_in_headless_chromium_shows_clause_and_quote(tmp_path: Path)
     shot = tmp_path / "report.png"
     browser.run(html_path.as_uri(), tmp_path / "profile", "--window-size=1280,1600", f"--screenshot={shot}")
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+_LAYOUT_PROBE = """<script nonce="{nonce}">
+window.addEventListener("load", () => {
+  const wrapped = [...document.querySelectorAll("th")].filter(th => th.getClientRects().length &&
+    th.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(th).lineHeight || "16") + 10).map(th => th.textContent);
+  const wide = [...document.querySelectorAll("table")].filter(t => t.getClientRects().length &&
+    t.getBoundingClientRect().width > t.parentElement.getBoundingClientRect().width + 1).length;
+  const out = document.createElement("pre");
+  out.id = "layout";
+  out.textContent = JSON.stringify({wrapped, wide, headers: document.querySelectorAll("th").length});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def test_html_tables_keep_headers_on_one_line_and_long_cells_inside_the_page(tmp_path: Path) -> None:
+    """Headers used to break letter by letter ("Ro w", "Countr y"); a 300-digit phone must wrap, not widen the table."""
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "shipment_id;dispatch_at;origin_country;destination_country;delivery_type;length_mm;width_mm;height_mm;weight_kg;"
+        "recipient_phone;shape\n"
+        f"LONG-1;2025-12-01;PL;ES;pudo;620;300;70;5;+48{'9' * 300};irregular\n"
+        "AT-POINT-1;2025-12-01;PL;AT;pudo;620;300;70;5;+43 664 1234567;box\n", encoding="utf-8")
+    html_path = tmp_path / "report.html"
+    assert main(["check", str(manifest), "--policy", "inpost-international", "--format", "html", "--output", str(html_path),
+                 "--quiet"]) == 1
+    probe = tmp_path / "probe.html"
+    html = html_path.read_text(encoding="utf-8")
+    nonce = html.split('<script nonce="')[1].split('"')[0]  # the report's CSP admits only its own script nonce
+    probe.write_text(html.replace("</body>", _LAYOUT_PROBE.replace("{nonce}", nonce) + "</body>"), encoding="utf-8")
+    rendered = browser.dump_dom(probe.as_uri(), tmp_path / "profile", "--window-size=1280,1600")
+    layout = json.loads(html_lib.unescape(rendered.split('<pre id="layout">')[1].split("</pre>")[0]))
+    assert layout["headers"] > 8
+    assert layout["wrapped"] == []
+    assert layout["wide"] == 0
