@@ -777,21 +777,25 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
             state = _Run(pl, engine, norm, out, header)
             line = 2
 
+            def report() -> None:
+                if progress is not None:
+                    progress(out.rows + (half.rows_done() if half is not None and half.pid else 0))  # pid: still running
+
             def check(end: int | None) -> None:
                 nonlocal line
                 for body in _chunks(fh, end):
                     line += state.chunk(body, line)
-                    if progress is not None:
-                        progress(out.rows)
+                    report()
 
             check(cut)
             if half is not None:
-                result = half.result()
+                result = half.result(report if progress is not None else None)
                 if result is not None and "unsuitable" in result:
                     raise Unsuitable(result["unsuitable"])
                 if result is not None and not halves.shares_ids(pl, half, state.seen):
                     halves.merge(half, result, out, engine, norm)
                     out.processes = 2
+                    report()
                 else:  # the child died, or the halves share an id: the second half is checked here, after the first
                     check(None)
     except Exception:  # noqa: BLE001 - Unsuitable, or Polars refused something unusual: the row-wise engine decides, from the start

@@ -74,3 +74,33 @@ def test_a_line_the_columnar_reader_cannot_take_sends_the_whole_file_row_wise(tm
     rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
     assert split["manifest"]["dialect"].get("engine") != "columnar"
     _same(split, rowwise)
+
+
+_PROGRESS = """
+import json, sys
+from checker.loader import load_policies_cached
+from checker.paths import policies_dir
+from checker.run import check_manifest
+seen = []
+result = check_manifest(sys.argv[1], load_policies_cached(policies_dir()), family="inpost-international", version="2025-11-20", progress=seen.append,
+              engine_mode="columnar")
+print(json.dumps({"seen": seen, "processes": result.processes}))
+"""
+
+
+@pytest.mark.parametrize("reuse_id", [False, True], ids=["merged", "second-half-checked-again"])
+def test_progress_counts_the_rows_of_both_processes_once(tmp_path: Path, reuse_id: bool) -> None:
+    """The display used to stop at the first half's rows; a child whose work is dropped must not be counted twice."""
+    path = generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
+    if reuse_id:
+        lines = path.read_text(encoding="utf-8").split("\n")
+        lines[700] = ";".join([lines[3].split(";")[0]] + lines[700].split(";")[1:])
+        path.write_text("\n".join(lines), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", _PROGRESS, str(path)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "CHECKER_SPLIT_MIN_BYTES": "1"})
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    seen = got["seen"]
+    assert got["processes"] == (1 if reuse_id else 2)
+    assert seen and seen[-1] == 800
+    assert max(seen) == 800
