@@ -382,45 +382,47 @@ class _Run:
 
         # 5. input findings of the columnar rows (Python: few, and their messages name the row)
         lines: list[tuple[int, int, str, str]] = []  # (index, seq, json line, severity)
-        keep_list = keep.to_list()
-        row_list = rows.to_list()
-        sid_list = sid.to_list()
+        # Only the rows named here become Python values (a few thousand), not whole 100 k-row columns.
+        id_rows = (((~valid_id) | dup) & keep).arg_true().to_list()  # only the rows with an id problem, not every row
+        rw_rows = rowwise.arg_true().to_list()
+        need = sorted({x[0] for x in problems} | set(short) | set(id_rows) | set(rw_rows))
+        at = pl.DataFrame({"keep": keep, "row": rows, "sid": sid, "first": first_of, "valid": valid_id}).gather(need)
+        keep_at, row_at, sid_at, first_at, valid_at = (dict(zip(need, at[c].to_list())) for c in at.columns)
         for i, pos, src, cell, problem in problems:
-            if keep_list[i]:
-                f = input_finding(sid_list[i], row_list[i], src, problem[0],
-                                  f"{self.norm.path} row {row_list[i]}, column {src}: {problem[1]}", actual=cell, expected=problem[2])
+            if keep_at[i]:
+                f = input_finding(sid_at[i], row_at[i], src, problem[0],
+                                  f"{self.norm.path} row {row_at[i]}, column {src}: {problem[1]}", actual=cell, expected=problem[2])
                 lines.append((i, pos, dumps(f.to_dict()), f.severity))
         for i, missing in short.items():
-            if keep_list[i]:
-                f = input_finding(sid_list[i], row_list[i], None, "ragged-row",
-                                  f"{self.norm.path} row {row_list[i]}: {missing} cell(s) fewer than the header has", severity="warning")
+            if keep_at[i]:
+                f = input_finding(sid_at[i], row_at[i], None, "ragged-row",
+                                  f"{self.norm.path} row {row_at[i]}: {missing} cell(s) fewer than the header has", severity="warning")
                 lines.append((i, 900, dumps(f.to_dict()), f.severity))
-        first_list = first_of.to_list()
-        for i in (((~valid_id) | dup) & keep).arg_true().to_list():  # only the rows with an id problem, not every row
-            if not valid_id[i]:
+        for i in id_rows:
+            if not valid_at[i]:
                 if "shipment_id" in invalid_cols.get(i, ()):
                     continue  # already reported as an invalid cell
-                f = input_finding(sid_list[i], row_list[i], "shipment_id", "missing-id",
-                                  f"{self.norm.path} row {row_list[i]}: shipment_id is empty; the row is reported as {sid_list[i]}",
+                f = input_finding(sid_at[i], row_at[i], "shipment_id", "missing-id",
+                                  f"{self.norm.path} row {row_at[i]}: shipment_id is empty; the row is reported as {sid_at[i]}",
                                   expected="a unique reference")
                 lines.append((i, 901, dumps(f.to_dict()), f.severity))
             else:
-                f = input_finding(sid_list[i], row_list[i], "shipment_id", "duplicate-id",
-                                  f"{self.norm.path} row {row_list[i]}: shipment_id {sid_list[i]} was already used on row {first_list[i]}",
-                                  actual=sid_list[i], expected="unique")
+                f = input_finding(sid_at[i], row_at[i], "shipment_id", "duplicate-id",
+                                  f"{self.norm.path} row {row_at[i]}: shipment_id {sid_at[i]} was already used on row {first_at[i]}",
+                                  actual=sid_at[i], expected="unique")
                 lines.append((i, 901, dumps(f.to_dict()), f.severity))
 
         # 6. the rows the row-wise engine takes in full
         ship_lines: list[tuple[int, str]] = []
-        for i in rowwise.arg_true().to_list():
+        for i in rw_rows:
             rec = dict(zip(raw.columns, raw.row(i)))
             if all(v is None or not str(v).strip() for v in rec.values()):
                 continue  # a blank line is no shipment
             if i in short:
                 rec["__missing_cells__"] = short[i]
-            if first_list[i] is not None and first_list[i] < row_list[i]:
-                self.norm.seen_ids[sid_list[i]] = first_list[i]
-            ship, input_findings = self.norm.shipment(row_list[i], rec)
+            if first_at[i] is not None and first_at[i] < row_at[i]:
+                self.norm.seen_ids[sid_at[i]] = first_at[i]
+            ship, input_findings = self.norm.shipment(row_at[i], rec)
             ev = self.engine.evaluate(ship)
             found_here = input_findings + ev.findings
             status = self.out.tally(ship, found_here)
