@@ -716,7 +716,8 @@ class _Run:
         base = df.select("__i", "__row", "__sid", "__fam", "__ver",
                          (pl.col("destination_country") if "destination_country" in df.columns else pl.lit(None, dtype=pl.String)).alias("__dc"))
         rule_f = pl.concat(found) if found else pl.DataFrame(schema={"__i": pl.UInt32, "__mid": pl.String, "__sev": pl.String, "__seq": pl.Int64})
-        rule_f = rule_f.with_columns(pl.col("__i").cast(pl.UInt32)).join(base.with_columns(pl.col("__i").cast(pl.UInt32)), on="__i", how="left")
+        # `base` row k is the chunk's row k (its __i), so the row facts are gathered by position, not joined by hash.
+        rule_f = pl.concat([rule_f, base.drop("__i").gather(rule_f["__i"].cast(pl.UInt32))], how="horizontal")
         rule_f = rule_f.select(
             pl.col("__i").cast(pl.Int64), pl.col("__seq"),
             pl.concat_str([pl.lit("{"), pl.struct(pl.col("__sid").alias("shipment_id")).struct.json_encode().str.slice(1).str.strip_suffix("}"),
@@ -735,7 +736,7 @@ class _Run:
         col_f = allf.filter(~pl.col("__i").is_in(rowwise.arg_true().cast(pl.Int64).implode()))
         per = col_f.group_by("__i").agg((pl.col("__sev") == "error").sum().alias("errors"),
                                         (pl.col("__sev") == "warning").sum().alias("warnings"))
-        per = per.join(base.with_columns(pl.col("__i").cast(pl.Int64)), on="__i", how="left").with_columns(
+        per = pl.concat([per, base.drop("__i").gather(per["__i"])], how="horizontal").with_columns(
             pl.when(pl.col("errors") > 0).then(pl.lit("failed")).when(pl.col("warnings") > 0).then(pl.lit("warning"))
             .otherwise(pl.lit("passed")).alias("status"))
         rec = pl.struct(pl.col("__sid").alias("shipment_id"), pl.col("__row").alias("row"), pl.col("status"),
