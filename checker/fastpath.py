@@ -325,8 +325,8 @@ _SCREEN_MEMO = 200_000  # distinct descriptions remembered across chunks (a few 
 
 @lru_cache(maxsize=None)
 def _mobile_regex(region: str) -> tuple[str, str | None] | None:
-    """(`+CC` + a national number matching the region's mobile pattern: certainly a valid mobile of that region,
-    the possible lengths of that region's mobiles, or None when the pattern implies them)."""
+    """Two regexes over `+CC` + national digits: the region's mobile pattern (a match is certainly a valid mobile of
+    that region), and its possible lengths, or None where the pattern already implies them."""
     md = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if md is None or md.mobile is None or not md.mobile.national_number_pattern:
         return None

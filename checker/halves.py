@@ -91,9 +91,12 @@ class Half:
                 os.waitpid(self.pid, 0)
             except OSError:
                 pass
+            self.pid = 0
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+        if not self.counter.closed:
+            self.counter.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
