@@ -33,7 +33,7 @@ from .engine import Engine, Evaluation
 from .findings import input_finding, shipment_record
 from .kinds import KINDS
 from .manifest import _KNOWN_COUNTRIES, Normaliser, _delimiter, utf8_prefix
-from .manifest_columns import aliases, columns, currency_field_of
+from .manifest_columns import aliases, columns, currency_field_of, value_type
 from .model import Rule
 from .recordlog import dumps
 from .shipment import DERIVED, Shipment
@@ -45,7 +45,7 @@ _SIDES = ("length_mm", "width_mm", "height_mm")
 _MEMO_PER_RULE = 2_000
 _GROUP_IN_PYTHON = 5_000  # candidate rows up to which a rule's combinations are grouped in a dict, not by Polars
 # Columns whose distinct raw texts key the explanation: a date stays a date (not midnight), a list is a list.
-_RAW_KEYED = {name for name, spec in columns().items() if (spec.get("x-type") or spec.get("type")) in ("datetime", "list")}
+_RAW_KEYED = {name for name, spec in columns().items() if value_type(spec) in ("datetime", "list")}
 
 
 class Unsuitable(Exception):
@@ -177,7 +177,7 @@ _FALSY = ["false", "no", "n", "0", "nie", "f", "não", "nao", "non", "nein", "ne
 
 def _convert(pl: Any, text: Any, spec: dict[str, Any], decimal_comma: bool) -> tuple[Any, Any]:
     """(value, unsure): `value` is exact wherever `unsure` is False; the row-wise converter decides the rest."""
-    xtype = spec.get("x-type") or spec.get("type") or "string"
+    xtype = value_type(spec)
     if "enum" in spec:
         value = text.str.to_lowercase()
         return value, ~value.is_in(spec["enum"])

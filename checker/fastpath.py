@@ -23,7 +23,7 @@ from typing import Any, Callable
 import phonenumbers
 
 from .categories import Categories
-from .manifest_columns import columns, currency_field_of
+from .manifest_columns import columns, currency_field_of, value_type
 from .model import Rule
 from .shipment import DERIVED, EvalEnv
 
@@ -79,8 +79,7 @@ class Frame:
             return False
         if name in self.present:
             return self.df.schema.get(name) == self.pl.String
-        spec = columns().get(name, {})
-        return (spec.get("x-type") or spec.get("type") or "string") == "string"
+        return value_type(columns().get(name, {})) == "string"
 
     def col(self, name: str) -> Any:
         pl = self.pl
@@ -88,8 +87,7 @@ class Frame:
             return _derived(pl, name, SORTED_SIDES[0] in self.df.columns)
         if name in self.present:
             return pl.col(name)
-        spec = columns().get(name, {})
-        xtype = spec.get("x-type") or spec.get("type") or "string"
+        xtype = value_type(columns().get(name, {}))
         dtype = {"number": pl.Float64, "boolean": pl.Boolean, "list": pl.List(pl.String), "datetime": pl.Datetime}.get(xtype, pl.String)
         return pl.lit(None, dtype=dtype)  # an absent column is a typed null, so string and list operations still apply
 

@@ -29,6 +29,11 @@ def aliases() -> dict[str, tuple[str, float]]:
     return out
 
 
+def value_type(spec: dict[str, Any]) -> str:
+    """A column's value type: its x-type (datetime, country, list ...), else its JSON type, else string."""
+    return spec.get("x-type") or spec.get("type") or "string"
+
+
 def currency_field_of(name: str) -> str | None:
     spec = columns().get(name, {})
     return spec.get("x-currency-field")

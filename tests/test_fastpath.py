@@ -292,7 +292,8 @@ def test_postcode_mask_matches_the_row_wise_kind() -> None:
 @pytest.mark.parametrize("fmt", ["mobile_phone", "phone"])
 def test_phone_mask_selects_every_number_libphonenumber_rejects(fmt: str) -> None:
     """Numbers of every length around each region's mobile lengths: the mask must select every invalid one (it may
-    select valid ones). Covers the regions whose pattern can match a length libphonenumber rules out (NL: 10)."""
+    select valid ones). NL is the region whose pattern's width (9-11 digits) spans a length its mobiles cannot have (10),
+    so its possible-length regex is still run."""
     import phonenumbers
 
     raw = {"id": "t", "kind": "format", "clause": "x", "field": "recipient_phone", "format": fmt}
