@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test venv docs bench schema clean
+.PHONY: demo test venv bytecode docs bench schema clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -16,14 +16,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Compiled once here, so a run does not recompile the checker's modules at every start (~60 ms of a
+# 0.3 s check of 100 rows) where PYTHONDONTWRITEBYTECODE is set or the checkout is not writable at run time.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q checker
+
 ## demo: set up, then check the bundled example manifest and write out/report.html (+ json)
-demo: $(STAMP)
+demo: bytecode
 	$(BIN)/checker check examples/manifest.csv --policy inpost-international \
 	    --format text --format html --format json --output-dir out --fail-on never
 	@echo "Open out/report.html in a browser."
 
 ## test: set up, validate the policies, run the policy test cases, build the docs strictly, run pytest
-test: $(STAMP)
+test: bytecode
 	$(BIN)/checker validate
 	$(BIN)/checker test --coverage --min-coverage 100
 	$(BIN)/checker docs --output docs/policies --quiet
@@ -36,7 +41,7 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
 ## bench: 100 / 10 k / 100 k / 1 M rows through checker and the naive baseline; appends to bench/RESULTS.md
-bench: $(STAMP)
+bench: bytecode
 	$(BIN)/python bench/run.py
 
 ## schema: regenerate schema/policy.schema.json from the rule kinds
