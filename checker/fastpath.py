@@ -371,14 +371,18 @@ def _format_expr(f: Frame, p: dict[str, Any]) -> Any:
         if not regions:
             return col.is_not_null()
         # Only the usual separators are removed (a rarer space stays, the regex then fails: the safe direction).
-        keyed = pl.concat_str([country, pl.lit(":"), col.str.replace_many([" ", "-", "(", ")", "."], [""] * 5)])
+        # No country (an invalid code was reported and emptied): libphonenumber then takes the region from the
+        # "+CC" prefix and checks no region, so such a row is keyed "*" and every region's pattern may vouch for
+        # it, except where the pattern does not imply the lengths (the length check needs the row's region).
+        keyed = pl.concat_str([country.fill_null("*"), pl.lit(":"), col.str.replace_many([" ", "-", "(", ")", "."], [""] * 5)])
         # ASCII digits only: a match means "certainly valid", so matching less is the safe direction.
-        alternatives = "|".join(f"{r}:(?:{rx[0][1:-1]})" for r, rx in regions).replace(r"\d", "[0-9]")
+        alternatives = "|".join([f"{r}:(?:{rx[0][1:-1]})" for r, rx in regions]
+                                + [rf"\*:(?:{rx[0][1:-1]})" for _, rx in regions if rx[1] is None]).replace(r"\d", "[0-9]")
         certain = keyed.str.contains(f"^(?:{alternatives})$")
         checked = [(r, rx[1]) for r, rx in regions if rx[1] is not None]  # regions whose lengths the pattern does not imply
         if checked:
             by_len = "|".join(f"{r}:(?:{rx[1:-1]})" for r, rx in checked).replace(r"\d", "[0-9]")
-            certain = certain & (~country.is_in([r for r, _ in checked]) | keyed.str.contains(f"^(?:{by_len})$"))
+            certain = certain & (~country.is_in([r for r, _ in checked]).fill_null(False) | keyed.str.contains(f"^(?:{by_len})$"))
         return (col.is_not_null() & ~certain.fill_null(False)).fill_null(True)
     if fmt == "email":
         return (col.is_not_null() & ~col.str.strip_chars().str.contains(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$").fill_null(False))
