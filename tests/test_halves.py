@@ -61,6 +61,21 @@ def test_an_id_of_the_first_half_reused_in_the_second_is_a_duplicate(tmp_path: P
     assert any(f["rule_id"] == "input-duplicate-id" and f["row"] == 701 for f in split["findings"])
 
 
+@pytest.mark.parametrize(("theirs", "shared"), [(["S2", "S3"], False), (["S3", "S1"], True), ([], False)])
+def test_shares_ids_compares_the_ids_themselves(tmp_path: Path, theirs: list[str], shared: bool) -> None:
+    """The hash pre-check may only save time: the answer is the exact comparison's."""
+    import mmap
+
+    import polars as pl
+
+    from checker import halves
+
+    pl.DataFrame({"__sid": theirs, "__first": list(range(len(theirs)))}, schema={"__sid": pl.String, "__first": pl.Int64}
+                 ).write_ipc(tmp_path / "ids.arrow")
+    half = halves.Half(0, -1, str(tmp_path), mmap.mmap(-1, 8))
+    assert halves.shares_ids(pl, half, pl.DataFrame({"__sid": ["S1", "S0"], "__first": [1, 2]})) is shared
+
+
 @pytest.mark.parametrize("where", [100, 700], ids=["first-half", "second-half"])
 def test_a_line_the_columnar_reader_cannot_take_sends_the_whole_file_row_wise(tmp_path: Path, where: int) -> None:
     """A quoted line break in either half: the row-wise engine reads the whole file, as without the split."""
