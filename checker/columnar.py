@@ -638,12 +638,7 @@ class _Run:
         cells = cells.join(uniq, on=key_cols, how="left", nulls_equal=True, maintain_order="left")
         frag_c, frag_v, frag_mid, frag_sev = [], [], [], []
         for c, rec in enumerate(uniq.select(key_cols).iter_rows()):
-            got = memo.get(rec)
-            if got is None:
-                got = self._evaluate(cr, fields, rec, bad is not None)
-                if len(memo) < _MEMO_PER_RULE:  # bounded: near-unique combinations (exact sizes) would only eat memory
-                    memo[rec] = got
-            for v, (mid, sev) in enumerate(got):
+            for v, (mid, sev) in enumerate(self._remembered(memo, rec, cr, fields, rec, bad is not None)):
                 frag_c.append(c)
                 frag_v.append(v)
                 frag_mid.append(mid)
@@ -671,12 +666,7 @@ class _Run:
             key = rec if presence is None else tuple(v is None or v == "" or v == [] for v in rec[:presence]) + rec[presence:]
             got = here.get(key)
             if got is None:
-                got = memo.get(key)
-                if got is None:
-                    got = self._evaluate(cr, fields, rec, has_bad)
-                    if len(memo) < _MEMO_PER_RULE:
-                        memo[key] = got
-                here[key] = got
+                got = here[key] = self._remembered(memo, key, cr, fields, rec, has_bad)
             for v, (mid, sev) in enumerate(got):
                 out_i.append(i)
                 out_mid.append(mid)
@@ -686,6 +676,17 @@ class _Run:
             return None
         return pl.DataFrame({"__i": out_i, "__mid": out_mid, "__sev": out_sev, "__seq": out_seq},
                             schema={"__i": pl.UInt32, "__mid": pl.String, "__sev": pl.String, "__seq": pl.Int64})
+
+    def _remembered(self, memo: dict[tuple[Any, ...], list[tuple[str, str]]], key: tuple[Any, ...], cr: Any, fields: list[str],
+                    rec: tuple[Any, ...], has_bad: bool) -> list[tuple[str, str]]:
+        """`_evaluate(rec)` through the rule's memo under `key`; the memo is bounded, since near-unique combinations
+        (exact sizes, phone numbers) would only eat memory."""
+        got = memo.get(key)
+        if got is None:
+            got = self._evaluate(cr, fields, rec, has_bad)
+            if len(memo) < _MEMO_PER_RULE:
+                memo[key] = got
+        return got
 
     def _evaluate(self, cr: Any, fields: list[str], rec: tuple[Any, ...], has_bad: bool) -> list[tuple[str, str]]:
         """The findings (serialised without shipment id, row and country) of one combination of cells."""

@@ -251,9 +251,18 @@ def test_cells_the_row_reader_normalises_give_identical_findings(tmp_path_factor
 
 
 # ---- masks against the row-wise kind, for shapes no shipped policy uses --------------------------------
+def _mask(rule_raw: dict[str, Any], df: pl.DataFrame, countries: dict[str, set[str]]) -> list[bool]:
+    """The rule's column mask over `df` (text columns), with `countries`: the codes each country column has."""
+    from checker import columnar, fastpath
+    from checker.model import Rule
+    from checker.yamlio import Mark
+
+    frame = columnar._Frame(pl, df, set(df.columns), countries, {})
+    return df.select(fastpath.kind_expr(frame, Rule(rule_raw, Mark("t.yaml", 1, 1)), EvalEnv(), POLICIES.categories).alias("m"))["m"].to_list()
+
+
 def _mask_vs_rowwise(rule_raw: dict[str, Any], rows: list[dict[str, Any]], exact: bool = True) -> None:
     """The column mask must select every row the row-wise kind finds a violation in (masks may select more)."""
-    from checker import columnar, fastpath
     from checker.kinds import KINDS
     from checker.model import Rule
     from checker.shipment import Shipment
@@ -261,9 +270,7 @@ def _mask_vs_rowwise(rule_raw: dict[str, Any], rows: list[dict[str, Any]], exact
 
     rule = Rule(rule_raw, Mark("t.yaml", 1, 1))
     df = pl.DataFrame(rows, schema={k: pl.String for k in rows[0]})
-    present = set(df.columns)
-    frame = columnar._Frame(pl, df, present, {c: {v for v in df[c].to_list() if v} for c in present if c.endswith("_country")}, {})
-    mask = df.select(fastpath.kind_expr(frame, rule, EvalEnv(), POLICIES.categories).alias("m"))["m"].to_list()
+    mask = _mask(rule_raw, df, {c: {v for v in df[c].to_list() if v} for c in df.columns if c.endswith("_country")})
     check = KINDS[rule.kind].compile(rule.params, None)
     for row, selected in zip(rows, mask):
         found = bool(check(Shipment(0, {k: v for k, v in row.items() if v is not None}), EvalEnv()))
@@ -313,20 +320,15 @@ def test_phone_mask_vouches_for_valid_mobiles_without_a_country() -> None:
     """A row whose country code was invalid (emptied by the reader) is checked by libphonenumber against the region
     of its "+CC" prefix: a valid mobile there is no finding, so the mask must not send it to Python (it did, half
     of all phone candidates on the benchmark's data); NL's lengths need its region, so NL numbers stay selected."""
-    from checker import columnar, fastpath
-    from checker.model import Rule
-    from checker.yamlio import Mark
-
     import phonenumbers
 
-    rule = Rule({"id": "t", "kind": "format", "clause": "x", "field": "recipient_phone", "format": "mobile_phone"}, Mark("t.yaml", 1, 1))
     regions = ("AT", "BE", "DE", "ES", "FR", "HU", "IT", "LU", "NL", "PL", "PT")
     numbers = [phonenumbers.format_number(phonenumbers.example_number_for_type(r, phonenumbers.PhoneNumberType.MOBILE),
                                           phonenumbers.PhoneNumberFormat.INTERNATIONAL) for r in regions]
     df = pl.DataFrame({"destination_country": [None] * len(numbers), "recipient_phone": numbers},
                       schema={"destination_country": pl.String, "recipient_phone": pl.String})
-    frame = columnar._Frame(pl, df, set(df.columns), {"destination_country": set(regions)}, {})
-    mask = df.select(fastpath.kind_expr(frame, rule, EvalEnv(), POLICIES.categories).alias("m"))["m"].to_list()
+    mask = _mask({"id": "t", "kind": "format", "clause": "x", "field": "recipient_phone", "format": "mobile_phone"}, df,
+                 {"destination_country": set(regions)})
     assert dict(zip(regions, mask)) == {r: r == "NL" for r in regions}
 
 
