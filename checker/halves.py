@@ -146,8 +146,8 @@ def _check(path: str, header: Any, body_start: int, cut: int, engine: Any, norm:
         state = columnar._Run(pl, engine, norm, out, header)
         line = 2 + lines
         try:
-            for body in columnar._chunks(fh):
-                line += state.chunk(body, line)
+            for block, size in columnar._chunks(fh):
+                line += state.chunk(block, line, size)
                 struct.pack_into("q", counter, 0, out.rows)
         except Exception as exc:  # noqa: BLE001 - columnar.run treats any failure alike: the row-wise engine reads the file
             return {"unsuitable": f"{type(exc).__name__}: {exc}"}

@@ -217,6 +217,37 @@ def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp
     assert {"input-ragged-row", "input-duplicate-id"} <= {f["rule_id"] for f in slow["findings"]}
 
 
+def test_small_chunks_with_quoted_cells_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block is parsed for its whole lines only (Polars' n_rows), its tail being the next block's first line; a
+    block with a quote is cut to its lines instead, since a quoted delimiter or newline breaks "one line, one record"."""
+    from checker import columnar
+
+    path = generated.manifest(tmp_path, 400, seed=5, violation_share=0.3)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for i in range(1, len(lines) - 1):
+        cells = lines[i].split(";")
+        if i % 7 == 0:
+            cells[19] = f'"Zabawki; drewniane ""{i}"""'  # contents with the delimiter and a quote inside
+        lines[i] = ";".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", 4096)
+    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+    _assert_same(fast, slow)
+    assert slow["summary"]["shipments"] == 400
+    assert not any(f["rule_id"] == "input-ragged-row" for f in slow["findings"])
+    # A quoted newline, and a first block that ends inside the last cell of a later line (so the line Polars would
+    # take from the tail has all its cells): the file goes to the row-wise reader, with the same report as asked
+    # for directly.
+    lines[28] = lines[28].replace('"Zabawki;', '"Zabawki\nna dwie linie;')
+    data = "\n".join(lines).encode("utf-8")
+    last_cell = len("\n".join(lines[:40]).encode("utf-8")) + 1 + len(lines[40].rsplit(";", 1)[0].encode("utf-8")) + 1
+    path.write_bytes(data)
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", last_cell - (len(lines[0].encode("utf-8")) + 1) + 1)
+    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+    assert fast["manifest"]["dialect"].get("engine") != "columnar"
+    assert fast["summary"] == slow["summary"] and fast["findings"] == slow["findings"]
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(st.integers(1, 300), st.integers(1, 32),
                                 st.sampled_from([" {}", "{} ", "\t{}", "{}\u00a0", " {} ", "{}", "upper", "hyphen"])),
