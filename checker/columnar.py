@@ -39,7 +39,10 @@ from .recordlog import dumps
 from .shipment import DERIVED, Shipment
 
 FAST_MIN_BYTES = 2_000_000  # below this the row-wise engine is as fast as importing Polars
-CHUNK_BYTES = 32 << 20
+# Just under glibc's largest mmap threshold (32 MiB): a block that size is taken from the heap and its pages are used
+# again by the next block, while a block of 32 MiB or more is a fresh mmap every time, whose 8 k pages fault in
+# again (2026-11-22, reading the 1 M-row file alone: 1.4 s against 0.12 s, 70 k against 33 k page faults).
+CHUNK_BYTES = (32 << 20) - (64 << 10)
 _DATE_RX = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 _SIDES = ("length_mm", "width_mm", "height_mm")
 _MEMO_PER_RULE = 2_000
