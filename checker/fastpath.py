@@ -344,6 +344,33 @@ def _mobile_regex(region: str) -> tuple[str, str | None] | None:
     return rf"^\+{md.country_code}(?:{pattern})$", rf"^\+{md.country_code}(?:{by_len})$"
 
 
+def phone_key_column(field: str, country_field: str) -> str:
+    return f"__phone:{field}:{country_field}"
+
+
+def _phone_key(pl: Any, country: Any, number: Any) -> Any:
+    """"CC:digits", the row's region and its number, for the phone masks' regexes.
+
+    Only the usual separators are removed (a rarer space stays, the regex then fails: the safe direction).
+    No country (an invalid code was reported and emptied): libphonenumber then takes the region from the
+    "+CC" prefix and checks no region, so such a row is keyed "*" and every region's pattern may vouch for
+    it, except where the pattern does not imply the lengths (the length check needs the row's region)."""
+    return pl.concat_str([country.fill_null("*"), pl.lit(":"), number.str.replace_many([" ", "-", "(", ")", "."], [""] * 5)])
+
+
+def stage_phone_keys(pl: Any, df: Any, present: set[str], rules: list[Rule]) -> Any:
+    """`df` with the phone key of every phone `format` rule's columns, computed once per chunk: a mask uses it
+    twice (the pattern and the lengths), and an eager select computes a shared expression again for each use."""
+    keys = {}
+    for rule in rules:
+        p = rule.params
+        if rule.kind == "format" and p.get("format") in ("phone", "mobile_phone"):
+            country_field = p.get("country_field", "destination_country")
+            if {p["field"], country_field} <= present:
+                keys[phone_key_column(p["field"], country_field)] = _phone_key(pl, pl.col(country_field), pl.col(p["field"]))
+    return df.with_columns(**keys) if keys else df
+
+
 _US = "\x1f"
 
 
@@ -370,11 +397,8 @@ def _format_expr(f: Frame, p: dict[str, Any]) -> Any:
         regions = [(r, rx) for r in sorted(codes) if (rx := _mobile_regex(r)) and re.fullmatch(r"[A-Z]{2}", r)]
         if not regions:
             return col.is_not_null()
-        # Only the usual separators are removed (a rarer space stays, the regex then fails: the safe direction).
-        # No country (an invalid code was reported and emptied): libphonenumber then takes the region from the
-        # "+CC" prefix and checks no region, so such a row is keyed "*" and every region's pattern may vouch for
-        # it, except where the pattern does not imply the lengths (the length check needs the row's region).
-        keyed = pl.concat_str([country.fill_null("*"), pl.lit(":"), col.str.replace_many([" ", "-", "(", ")", "."], [""] * 5)])
+        staged = phone_key_column(p["field"], country_field)
+        keyed = pl.col(staged) if staged in f.df.columns else _phone_key(pl, country, col)
         # ASCII digits only: a match means "certainly valid", so matching less is the safe direction.
         alternatives = "|".join([f"{r}:(?:{rx[0][1:-1]})" for r, rx in regions]
                                 + [rf"\*:(?:{rx[0][1:-1]})" for _, rx in regions if rx[1] is None]).replace(r"\d", "[0-9]")
