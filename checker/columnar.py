@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from . import fastexplain, fastpath, halves
 from .engine import Engine, Evaluation
-from .findings import input_finding, shipment_record
+from .findings import _jsonable, input_finding, shipment_record
 from .kinds import KINDS
 from .manifest import _KNOWN_COUNTRIES, Normaliser, _delimiter, utf8_prefix
 from .manifest_columns import aliases, columns, currency_field_of, value_type
@@ -47,6 +47,8 @@ _DATE_RX = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 _SIDES = ("length_mm", "width_mm", "height_mm")
 _MEMO_PER_RULE = 2_000
 _GROUP_IN_PYTHON = 5_000  # candidate rows up to which a rule's combinations are grouped in a dict, not by Polars
+# What differs between two findings of one rule (Finding.to_dict): the rest of a finding's JSON is cut once per rule.
+_VARYING = ("severity", "field", "actual", "expected", "message")
 # Columns whose distinct raw texts key the explanation: a date stays a date (not midnight), a list is a list.
 _RAW_KEYED = {name for name, spec in columns().items() if value_type(spec) in ("datetime", "list")}
 
@@ -249,6 +251,7 @@ class _Run:
         self.plans: dict[tuple[Any, ...], fastexplain.Plan | None] = {}
         self.screened: dict[str, frozenset[str]] = {}  # contents text -> keyword categories (fastpath.Frame.texts_hitting)
         self.combos: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[str, str]]]] = {}  # rule -> cells -> findings
+        self.cuts: dict[int, tuple[Any, list[str], list[str]]] = {}  # id(compiled rule) -> its finding's JSON, cut (_evaluate)
 
     # ---- one chunk --------------------------------------------------------------------------
     def chunk(self, block: bytes, first_line: int, size: int | None = None) -> int:
@@ -716,11 +719,17 @@ class _Run:
         ship = Shipment(0, values, "", self.norm.path, invalid)
         ev = Evaluation([])
         self.engine._run([cr], ship, ev)
+        if not ev.findings:
+            return []
+        cut = self.cuts.get(id(cr))
+        if cut is None:
+            cut = self.cuts[id(cr)] = (cr, *fastexplain.cut_finding(self.engine, cr, _VARYING)[:2])  # cr kept: its id stays its own
+        _, pieces, order = cut
         out = []
         for f in ev.findings:
-            d = f.to_dict()
-            del d["shipment_id"], d["row"], d["destination_country"]
-            out.append((dumps(d)[1:-1], f.severity))
+            varying = {"severity": f.severity, "field": f.field, "actual": _jsonable(f.actual), "expected": f.expected,
+                       "message": f.message}
+            out.append(("".join(piece + dumps(varying[k]) for piece, k in zip(pieces, order)) + pieces[-1], f.severity))
         return out
 
     # ---- output ----------------------------------------------------------------------------------

@@ -34,7 +34,6 @@ from .shipment import DERIVED, Shipment
 
 SIDES = ("length_mm", "width_mm", "height_mm")
 _VARYING = ("field", "actual", "expected", "message")
-_SENTINEL = {k: f"\x01{k}\x01" for k in _VARYING}
 _SIDE_NAMES = ("shortest side", "middle side", "longest side")
 
 
@@ -79,6 +78,30 @@ def _template(text: str) -> list[tuple[str, str | None]]:
     return out
 
 
+def cut_finding(engine: Engine, cr: CompiledRule, varying: tuple[str, ...]) -> tuple[list[str], list[str], str]:
+    """The serialised finding of `cr` (without shipment id, row and country) cut at its `varying` fields: (pieces,
+    the fields in the order they come between the pieces, the rule's severity). Everything else in a finding of one
+    rule (clause, quote, document, exception, fix, also_cites) is the same in all of them, so it is serialised once."""
+    probe = engine._finding(cr, Shipment(0, {}), Violation(None, None, ""))
+    severity = probe.severity
+    sentinel = {k: f"\x01{k}\x01" for k in varying}
+    for k, v in sentinel.items():
+        setattr(probe, k, v)
+    d = probe.to_dict()
+    del d["shipment_id"], d["row"], d["destination_country"]
+    text = dumps(d)[1:-1]
+    marks = sorted((text.index(json.dumps(v, ensure_ascii=False)), k) for k, v in sentinel.items())
+    pieces: list[str] = []
+    order: list[str] = []
+    pos = 0
+    for at, k in marks:
+        pieces.append(text[pos:at])
+        order.append(k)
+        pos = at + len(json.dumps(sentinel[k], ensure_ascii=False))
+    pieces.append(text[pos:])
+    return pieces, order, severity
+
+
 class Plan:
     """One `dimensions` rule ready to be explained column-wise."""
 
@@ -89,23 +112,7 @@ class Plan:
         self.cr, self.p = cr, rule.params
         self.declared = self.p.get("mode") == "declared"
         self.message = _template(rule.get("message", "{detail}"))
-        probe = engine._finding(cr, Shipment(0, {}), Violation(None, None, ""))
-        self.severity = probe.severity
-        for k, v in _SENTINEL.items():
-            setattr(probe, k, v)
-        d = probe.to_dict()
-        del d["shipment_id"], d["row"], d["destination_country"]
-        text = dumps(d)[1:-1]
-        # Cut the serialised finding at the varying fields, in the order they appear.
-        marks = sorted((text.index(json.dumps(v, ensure_ascii=False)), k) for k, v in _SENTINEL.items())
-        self.pieces: list[str] = []
-        self.order: list[str] = []
-        pos = 0
-        for at, k in marks:
-            self.pieces.append(text[pos:at])
-            self.order.append(k)
-            pos = at + len(json.dumps(_SENTINEL[k], ensure_ascii=False))
-        self.pieces.append(text[pos:])
+        self.pieces, self.order, self.severity = cut_finding(engine, cr, _VARYING)
         self._steps: dict[Any, list[tuple[str, Any]]] = {}
 
     # ---- per rows -------------------------------------------------------------------------------
