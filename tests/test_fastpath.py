@@ -31,6 +31,15 @@ COLUMNS = ["shipment_id", "service", "dispatch_at", "origin_country", "destinati
            "sender_name", "sender_phone", "sender_email", "sender_is_consumer"]
 
 
+@pytest.fixture(autouse=True)
+def _plans_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The column-wise plans explain even a handful of rows here (in a run they start at _PLAN_MIN_ROWS), so these
+    small manifests test them; test_every_explanation_path_gives_identical_findings tests the other paths."""
+    from checker import columnar
+
+    monkeypatch.setattr(columnar, "_PLAN_MIN_ROWS", 0)
+
+
 def _key(f: dict[str, Any]) -> tuple[Any, ...]:
     return (f["row"], f["shipment_id"], f["rule_id"], (f.get("clause") or {}).get("id"), f["severity"], f.get("field"),
             json.dumps(f.get("actual"), ensure_ascii=False), f.get("expected"), f["message"], f.get("layer"))
@@ -246,6 +255,21 @@ def test_small_chunks_with_quoted_cells_give_identical_findings(tmp_path: Path, 
     fast, slow = _both(path, family="inpost-international", version="2025-11-20")
     assert fast["manifest"]["dialect"].get("engine") != "columnar"
     assert fast["summary"] == slow["summary"] and fast["findings"] == slow["findings"]
+
+
+@pytest.mark.parametrize("plan_min,group_in_python", [(10**9, 5_000), (0, 0)], ids=["rows-in-python", "groups-in-polars"])
+def test_every_explanation_path_gives_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plan_min: int,
+                                                         group_in_python: int) -> None:
+    """Dimension findings explained row by row (below _PLAN_MIN_ROWS), and combinations grouped by Polars (above
+    _GROUP_IN_PYTHON candidate rows) rather than in a dict: the same findings as the row-wise engine."""
+    from checker import columnar
+
+    monkeypatch.setattr(columnar, "_PLAN_MIN_ROWS", plan_min)
+    monkeypatch.setattr(columnar, "_GROUP_IN_PYTHON", group_in_python)
+    path = generated.manifest(tmp_path, 500, seed=3, violation_share=0.4)
+    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+    _assert_same(fast, slow)
+    assert {"locker-size", "declared-size-category", "robomat-limit"} <= {f["rule_id"] for f in slow["findings"]}
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
