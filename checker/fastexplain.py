@@ -78,6 +78,20 @@ def _template(text: str) -> list[tuple[str, str | None]]:
     return out
 
 
+_SHOWN: dict[float, str] = {}  # fmt_num of the sizes and weights seen so far: they repeat from chunk to chunk
+_SHOWN_MAX = 200_000
+
+
+def _shown(value: float) -> str:
+    """fmt_num(value), remembered (a few thousand distinct sides and weights make up a whole day of parcels)."""
+    got = _SHOWN.get(value)
+    if got is None:
+        if len(_SHOWN) >= _SHOWN_MAX:
+            _SHOWN.clear()
+        got = _SHOWN[value] = fmt_num(value)
+    return got
+
+
 def cut_finding(engine: Engine, cr: CompiledRule, varying: tuple[str, ...]) -> tuple[list[str], list[str], str]:
     """The serialised finding of `cr` (without shipment id, row and country) cut at its `varying` fields: (pieces,
     the fields in the order they come between the pieces, the rule's severity). Everything else in a finding of one
@@ -145,8 +159,11 @@ class Plan:
             else:  # every number a text shows, formatted by fmt_num itself once per distinct value
                 nums = pl.concat([sub.select(pl.col(k).alias("v")) for k in ("__lo", "__med", "__hi", "__w")]
                                  ).drop_nulls().unique()["v"].to_list()
-                shown_of = {v: fmt_num(v) for v in nums}
-                keys, vals = list(shown_of), list(shown_of.values())
+                shown_of = {v: _shown(v) for v in nums}
+                # Series, built once: replace_strict converts a Python list again for every column (7 columns of
+                # 7.5 k rows with 8.9 k keys: 16 ms with lists, 6.6 ms with Series, 2026-11-22).
+                keys = pl.Series(list(shown_of), dtype=pl.Float64)
+                vals = pl.Series(list(shown_of.values()), dtype=pl.String)
                 sub = sub.with_columns(*[pl.col(k).replace_strict(keys, vals, default=None, return_dtype=pl.String).alias(f"__f{k}")
                                          for k in ("__r:length_mm", "__r:width_mm", "__r:height_mm", "__lo", "__med", "__hi", "__w")])
         return sub
