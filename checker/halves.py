@@ -42,9 +42,16 @@ def wanted(size: int) -> bool:
     return size >= min_bytes and (os.cpu_count() or 1) >= 2 and "polars" not in sys.modules
 
 
+# The child first counts the lines of the first half (to number its rows), ~25 times faster than a process checks
+# them (2026-11-22: 144 MB counted in 0.11-0.14 s, checked at ~42 MB/s); the first half is made that much longer
+# so both finish together: parent share P of body B with P/check = P/count + (B - P)/check, P = B / (2 - check/count).
+_CHECK_VS_COUNT = 0.04
+
+
 def cut_point(fh: Any, start: int, size: int) -> int | None:
-    """The offset of the first line start at or after the middle of the body; None if there is none."""
-    fh.seek(start + (size - start) // 2 - 1)
+    """The offset of the first line start at or after the parent's share of the body (a little over half, see
+    _CHECK_VS_COUNT); None if there is none."""
+    fh.seek(start + int((size - start) / (2 - _CHECK_VS_COUNT)) - 1)
     fh.readline()  # to the end of the line that holds the middle (a line start right at the middle stays)
     cut = fh.tell()
     fh.seek(start)
