@@ -364,7 +364,16 @@ class _Run:
         stripped = sid_raw.str.strip_chars()
         sid = pl.select(pl.when(stripped.is_null() | (stripped == "")).then(pl.format("row-{}", rows)).otherwise(stripped)).to_series()
         valid_id = conv["shipment_id"].is_not_null() if "shipment_id" in present else pl.Series([False] * n)
-        first_of = self._first_rows(sid, rows, valid_id & ~blank)
+        ids = pl.DataFrame({"__sid": sid, "__row": rows, "__ok": valid_id & ~blank})
+        firsts = ids.filter(pl.col("__ok")).group_by("__sid").agg(pl.col("__row").min().alias("__chunk_first"))
+        # Probe the ids of earlier chunks with this chunk's ids (a hash set of ~100 k), instead of joining
+        # against the whole table: a join hashes or copies all earlier ids at every chunk (quadratic on 10 M rows).
+        earlier = self.seen.filter(pl.col("__sid").is_in(firsts["__sid"].implode()))
+        firsts = firsts.join(earlier, on="__sid", how="left").with_columns(
+            pl.coalesce("__first", "__chunk_first").alias("__first"))
+        self.seen = pl.concat([self.seen, firsts.filter(pl.col("__first") == pl.col("__chunk_first")).select("__sid", "__first")],
+                              rechunk=False)
+        first_of = ids.join(firsts.select("__sid", "__first"), on="__sid", how="left", maintain_order="left")["__first"]
         dup = (valid_id & ~blank & (first_of < rows)).fill_null(False)
 
         # 3. resolution (family, version, layers, overlays); rows it cannot settle go row-wise
@@ -444,31 +453,6 @@ class _Run:
         self._emit(df, keep, found, lines, ship_lines, rowwise)
         for name in self.h.unknown:
             self.norm.unknown[name] = self.norm.unknown.get(name, 0) + int(keep.sum())
-
-    def _first_rows(self, sid: Any, rows: Any, ok: Any) -> Any:
-        """The first row of each row's shipment id among the rows with a valid id (`ok`), in this chunk or an earlier
-        one (null for a row whose id no valid row has); the chunk's new ids are added to `self.seen`.
-
-        Most ids occur once: a row whose id is not repeated in the chunk and not seen before is its own first row,
-        so only the rows with a repeated or earlier id are grouped and joined (a group-by and a join over all
-        117 k ids of a chunk cost ~45 ms, for a few hundred rows that need them)."""
-        pl = self.pl
-        # Probe the ids of earlier chunks with this chunk's ids (a hash set of ~100 k), instead of joining
-        # against the whole table: a join hashes or copies all earlier ids at every chunk (quadratic on 10 M rows).
-        earlier = self.seen.filter(pl.col("__sid").is_in(sid.filter(ok).implode()))
-        look = sid.is_duplicated() | sid.is_in(earlier["__sid"].implode())  # every row of such an id, ok or not
-        first_of = pl.select(pl.when(ok).then(rows)).to_series()
-        new = pl.DataFrame({"__sid": sid, "__first": rows}).filter(ok & ~look)
-        if look.any():
-            at = look.arg_true()
-            ids = pl.DataFrame({"__sid": sid.gather(at), "__row": rows.gather(at), "__ok": ok.gather(at)})
-            firsts = ids.filter(pl.col("__ok")).group_by("__sid").agg(pl.col("__row").min().alias("__chunk_first"))
-            firsts = firsts.join(earlier, on="__sid", how="left").with_columns(pl.coalesce("__first", "__chunk_first").alias("__first"))
-            new = pl.concat([new, firsts.filter(pl.col("__first") == pl.col("__chunk_first")).select("__sid", "__first")])
-            got = ids.join(firsts.select("__sid", "__first"), on="__sid", how="left", maintain_order="left")["__first"]
-            first_of = first_of.scatter(at, got)
-        self.seen = pl.concat([self.seen, new], rechunk=False)
-        return first_of
 
     def _patch(self, column: Any, canon: str, idx: list[int], values: list[Any]) -> Any:
         """`column` with the row-wise converter's exact values at `idx` (cells Polars read differently: white space
