@@ -175,6 +175,7 @@ def _chunks(fh: Any, end: int | None = None) -> Iterator[tuple[bytes, int]]:
         if tail:
             fh.seek(-tail, 1)
         yield block, cut + 1
+        del block  # before the next read (the caller drops its reference too), so that read reuses this block's memory
 
 
 # --------------------------------------------------------------------------------------------
@@ -814,6 +815,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
                 nonlocal line
                 for block, size in _chunks(fh, end):
                     line += state.chunk(block, line, size)
+                    del block  # see _chunks
                     report()
 
             check(cut)

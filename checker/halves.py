@@ -155,6 +155,7 @@ def _check(path: str, header: Any, body_start: int, cut: int, engine: Any, norm:
         try:
             for block, size in columnar._chunks(fh):
                 line += state.chunk(block, line, size)
+                del block  # see columnar._chunks
                 struct.pack_into("q", counter, 0, out.rows)
         except Exception as exc:  # noqa: BLE001 - columnar.run treats any failure alike: the row-wise engine reads the file
             return {"unsuitable": f"{type(exc).__name__}: {exc}"}
