@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from . import fastexplain, fastpath, halves
 from .engine import Engine, Evaluation
-from .findings import _jsonable, input_finding, shipment_record
+from .findings import input_finding, jsonable, shipment_record
 from .kinds import KINDS
 from .manifest import _KNOWN_COUNTRIES, Normaliser, _delimiter, utf8_prefix
 from .manifest_columns import aliases, columns, currency_field_of, value_type
@@ -731,7 +731,7 @@ class _Run:
         _, pieces, order = cut
         out = []
         for f in ev.findings:
-            varying = {"severity": f.severity, "field": f.field, "actual": _jsonable(f.actual), "expected": f.expected,
+            varying = {"severity": f.severity, "field": f.field, "actual": jsonable(f.actual), "expected": f.expected,
                        "message": f.message}
             out.append(("".join(piece + dumps(varying[k]) for piece, k in zip(pieces, order)) + pieces[-1], f.severity))
         return out

@@ -34,7 +34,7 @@ class Finding:
         return {
             "shipment_id": self.shipment_id, "row": self.row, "severity": self.severity, "rule_id": self.rule_id,
             "kind": self.kind, "policy": self.policy, "clause": self.clause, "layer": self.layer,
-            "exception": self.exception, "waived": self.waived, "field": self.field, "actual": _jsonable(self.actual),
+            "exception": self.exception, "waived": self.waived, "field": self.field, "actual": jsonable(self.actual),
             "expected": self.expected, "message": self.message, "fix": self.fix, "also_cites": self.also_cites,
             "destination_country": self.country,
         }
@@ -44,13 +44,13 @@ class Finding:
         return (self.row, self.rule_id, (self.clause or {}).get("id"), self.severity, str(self.actual), self.expected)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
             return str(value)
         return value
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return str(value)
 
 
