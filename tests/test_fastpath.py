@@ -419,3 +419,38 @@ def test_keyword_prefilter_treats_only_non_word_characters_as_boundaries() -> No
     every = pl.Series([chr(c) for c in range(0x30000) if not 0xD800 <= c <= 0xDFFF])
     inside = every.filter(~every.str.contains(f"^{_NOT_WORD}$")).to_list()
     assert len(inside) > 200 and all(re.match(r"\w", c) for c in inside)
+
+
+def test_a_findings_json_cut_once_per_rule_is_its_full_serialisation() -> None:
+    """fastexplain.cut_finding: for every rule of every version and country layer, a finding filled into the cut
+    pieces is byte for byte the JSON of Finding.to_dict (quotes, non-ASCII, lists, numbers and None included)."""
+    from checker import columnar, fastexplain
+    from checker.engine import Engine
+    from checker.findings import jsonable
+    from checker.kinds.base import Violation
+    from checker.recordlog import dumps
+    from checker.shipment import Shipment
+
+    engine = Engine(POLICIES)
+    values = [("weight_kg", 31.5, "≤ 30 kg", 'Waga "31,5" > 30 kg — łódź', "error"),
+              (None, ["bateria", "ogień"], None, "a\\b\nc", "warning"), ("dimensions", None, "A: ≤ 8 × 38 × 64 cm", "", "info")]
+    checked = 0
+    for fam in POLICIES.families.values():
+        for version in fam.versions:
+            layers = {(c if ly.applies_to == "origin" else None, c if ly.applies_to == "destination" else None)
+                      for ly in version.layers for c in ly.countries}
+            for origin, dest in {(None, None)} | layers:
+                probe = Shipment(0, {"origin_country": origin, "destination_country": dest})
+                for cr in engine._compile(fam, version, probe, "base", dt.date(2025, 12, 1)):
+                    pieces, order, _ = fastexplain.cut_finding(engine, cr, columnar._VARYING)
+                    for field, actual, expected, message, severity in values:
+                        f = engine._finding(cr, Shipment(7, {"destination_country": "PL"}), Violation(field, actual, expected))
+                        f.message, f.severity = message, severity
+                        full = f.to_dict()
+                        del full["shipment_id"], full["row"], full["destination_country"]
+                        varying = {"severity": f.severity, "field": f.field, "actual": jsonable(f.actual),
+                                   "expected": f.expected, "message": f.message}
+                        cut = "".join(p + dumps(varying[k]) for p, k in zip(pieces, order)) + pieces[-1]
+                        assert cut == dumps(full)[1:-1], (fam.id, version.id, cr.rule.id)
+                        checked += 1
+    assert checked > 500
