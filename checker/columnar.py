@@ -264,6 +264,17 @@ class _Run:
         self.process(parsed)
         return int(parsed[0].height)
 
+    def check_range(self, fh: Any, first_line: int, end: int | None = None, each: Callable[[], None] | None = None) -> int:
+        """Check the lines from `fh`'s position up to `end` (a line start) or the end of the file, numbered from
+        `first_line`; `each` is called after every chunk. The number of the next line."""
+        line = first_line
+        for block, size in _chunks(fh, end):
+            line += self.chunk(block, line, size)
+            del block  # released before the next read (see _chunks)
+            if each is not None:
+                each()
+        return line
+
     def parse(self, block: bytes, first_line: int, size: int | None = None) -> tuple[Any, ...]:
         """Read and convert the lines in the first `size` bytes of `block`: Polars only, no state of the run.
 
@@ -805,20 +816,12 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
             import polars as pl
 
             state = _Run(pl, engine, norm, out, header)
-            line = 2
 
             def report() -> None:
                 if progress is not None:
                     progress(out.rows + (half.rows_done() if half is not None and half.pid else 0))  # pid: still running
 
-            def check(end: int | None) -> None:
-                nonlocal line
-                for block, size in _chunks(fh, end):
-                    line += state.chunk(block, line, size)
-                    del block  # see _chunks
-                    report()
-
-            check(cut)
+            line = state.check_range(fh, 2, cut, report)
             if half is not None:
                 result = half.result(report if progress is not None else None)
                 if result is not None and "unsuitable" in result:
@@ -828,7 +831,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
                     out.processes = 2
                     report()
                 else:  # the child died, or the halves share an id: the second half is checked here, after the first
-                    check(None)
+                    state.check_range(fh, line, None, report)
     except Exception:  # noqa: BLE001 - Unsuitable, or Polars refused something unusual: the row-wise engine decides, from the start
         return None
     finally:

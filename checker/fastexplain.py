@@ -20,7 +20,6 @@ the differential tests (tests/test_fastpath.py) compare both engines finding by 
 
 from __future__ import annotations
 
-import json
 import string
 from typing import Any
 
@@ -104,14 +103,14 @@ def cut_finding(engine: Engine, cr: CompiledRule, varying: tuple[str, ...]) -> t
     d = probe.to_dict()
     del d["shipment_id"], d["row"], d["destination_country"]
     text = dumps(d)[1:-1]
-    marks = sorted((text.index(json.dumps(v, ensure_ascii=False)), k) for k, v in sentinel.items())
+    marks = sorted((text.index(dumps(v)), k) for k, v in sentinel.items())
     pieces: list[str] = []
     order: list[str] = []
     pos = 0
     for at, k in marks:
         pieces.append(text[pos:at])
         order.append(k)
-        pos = at + len(json.dumps(sentinel[k], ensure_ascii=False))
+        pos = at + len(dumps(sentinel[k]))
     pieces.append(text[pos:])
     return pieces, order, severity
 

@@ -151,12 +151,8 @@ def _check(path: str, header: Any, body_start: int, cut: int, engine: Any, norm:
             lines += block.count(b"\n")
             left -= len(block)
         state = columnar._Run(pl, engine, norm, out, header)
-        line = 2 + lines
         try:
-            for block, size in columnar._chunks(fh):
-                line += state.chunk(block, line, size)
-                del block  # see columnar._chunks
-                struct.pack_into("q", counter, 0, out.rows)
+            state.check_range(fh, 2 + lines, None, lambda: struct.pack_into("q", counter, 0, out.rows))
         except Exception as exc:  # noqa: BLE001 - columnar.run treats any failure alike: the row-wise engine reads the file
             return {"unsuitable": f"{type(exc).__name__}: {exc}"}
     state.seen.write_ipc(os.path.join(tmp, "ids.arrow"))
