@@ -38,6 +38,7 @@ class RecordLog:
         """`path`: spool into this file (another process appends it with extend_from); else a spooled temp file."""
         self._fh: IO[bytes] = open(path, "w+b") if path else tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")
         self._count = 0
+        self._tails: list[IO[bytes]] = []  # other processes' spools after this one's own (extend_from), open until close
 
     # ---- writing ----------------------------------------------------------------------------
     def append(self, record: dict[str, Any]) -> None:
@@ -47,6 +48,7 @@ class RecordLog:
         """Records already serialised (one JSON object each, without newline)."""
         lines = list(lines)
         if lines:
+            self._absorb_tails()
             self._fh.seek(0, 2)
             self._fh.write(",\n".join(lines).encode("utf-8") + _SEP)
             self._count += len(lines)
@@ -54,6 +56,7 @@ class RecordLog:
     def append_lines_of(self, frame: Any, column: str) -> None:
         """The serialised records in a Polars string column, written straight from Polars (no Python string)."""
         if frame.height:
+            self._absorb_tails()
             self._fh.seek(0, 2)
             # JSON lines hold no raw newline, so "never quote" copies each line as it is; written into the spool
             # directly (through a BytesIO first cost one more copy of ~30 MB per chunk).
@@ -61,21 +64,28 @@ class RecordLog:
             self._count += frame.height
 
     def extend_from(self, path: str, count: int) -> None:
-        """Append the `count` records another RecordLog spooled into `path`: bytes copied (in the kernel when the
-        spool is on disk), nothing parsed."""
-        with open(path, "rb") as src:
-            size = os.fstat(src.fileno()).st_size
-            if size > SPOOL_BYTES and hasattr(self._fh, "rollover"):
-                self._fh.rollover()  # it will be on disk anyway: copy there directly
-            self._fh.seek(0, 2)
-            done = 0
-            if self._on_disk():
-                self._fh.flush()
-                done = _sendfile(self._fh.fileno(), src.fileno(), size)
-                self._fh.seek(0, 2)
-            src.seek(done)
-            shutil.copyfileobj(src, self._fh, 8 << 20)
+        """Append the `count` records another RecordLog spooled into `path`, by reference: the file is opened here
+        (so it may be removed from its folder now) and its bytes are copied only where the records go, into the report
+        (2026-11-22, 1 M rows: the copy into this spool cost 0.06 s at the end of the run, when the other core is idle)."""
+        self._tails.append(open(path, "rb"))
         self._count += count
+
+    def _absorb_tails(self) -> None:
+        """Copy the tails into this spool before anything is appended after them (records stay in order)."""
+        tails, self._tails = self._tails, []
+        for src in tails:
+            with src:
+                size = os.fstat(src.fileno()).st_size
+                if size > SPOOL_BYTES and hasattr(self._fh, "rollover"):
+                    self._fh.rollover()  # it will be on disk anyway: copy there directly
+                self._fh.seek(0, 2)
+                done = 0
+                if self._on_disk():
+                    self._fh.flush()
+                    done = _sendfile(self._fh.fileno(), src.fileno(), size)
+                    self._fh.seek(0, 2)
+                src.seek(done)
+                shutil.copyfileobj(src, self._fh, 8 << 20)
 
     def flush(self) -> int:
         """Write buffered bytes through to the spool file; the number of records."""
@@ -87,9 +97,10 @@ class RecordLog:
         return self._count
 
     def lines(self) -> Iterator[bytes]:
-        self._fh.seek(0)
-        for line in self._fh:
-            yield line[:-2] if line.endswith(_SEP) else line.rstrip(b"\n")
+        for fh in (self._fh, *self._tails):
+            fh.seek(0)
+            for line in fh:
+                yield line[:-2] if line.endswith(_SEP) else line.rstrip(b"\n")
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for line in self.lines():
@@ -122,43 +133,15 @@ class RecordLog:
             return
         out.write("[\n")
         self._fh.seek(0, 2)
-        size = self._fh.tell()
-        self._fh.seek(0)
-        left = size - len(_SEP)  # the last separator becomes the closing newline
+        parts = [(fh, size) for fh, size in [(self._fh, self._fh.tell()), *((t, os.fstat(t.fileno()).st_size) for t in self._tails)]
+                 if size]
         raw = getattr(out, "buffer", None) if (getattr(out, "encoding", "") or "").lower().replace("-", "") == "utf8" else None
         if raw is not None:
             out.flush()  # the spool is UTF-8 already: its bytes go to the file under the text layer, not decoded and re-encoded
-            left -= self._send(raw, left)
-        while left > 0:
-            block = self._fh.read(min(left, 8 << 20))
-            if not block:
-                break
-            if raw is not None:
-                raw.write(block)
-                left -= len(block)
-                continue
-            cut = len(block) if len(block) == left else _boundary(block)
-            if cut < len(block):  # a read split a multi-byte character: leave its bytes for the next block
-                self._fh.seek(cut - len(block), 1)
-                block = block[:cut]
-            left -= len(block)
-            out.write(block.decode("utf-8"))
+        for k, (fh, size) in enumerate(parts):
+            # Each part ends with a separator; the last part's becomes the closing newline.
+            _copy(fh, size - (len(_SEP) if k == len(parts) - 1 else 0), out, raw, fh is not self._fh or self._on_disk())
         out.write("\n" + indent[:-2] + "]" if len(indent) >= 2 else "\n]")
-
-    def _send(self, raw: Any, count: int) -> int:
-        """Copy the first `count` bytes of a spool that went to disk straight into the file behind `raw`, in the
-        kernel (os.sendfile); the bytes copied (0 when the spool is still in memory or the platform cannot)."""
-        if not self._on_disk():
-            return 0  # still in memory (asking for its fileno would write it to disk first)
-        try:
-            self._fh.flush()
-            src, dst = self._fh.fileno(), raw.fileno()
-        except (AttributeError, OSError, io.UnsupportedOperation):
-            return 0
-        raw.flush()
-        done = _sendfile(dst, src, count)
-        self._fh.seek(done)
-        return done
 
     def _on_disk(self) -> bool:
         """A spooled temp file that rolled over, or a named spool file: a real file descriptor to copy from."""
@@ -166,6 +149,38 @@ class RecordLog:
 
     def close(self) -> None:
         self._fh.close()
+        for t in self._tails:
+            t.close()
+
+
+def _copy(src: IO[bytes], count: int, out: IO[str], raw: Any, on_disk: bool) -> None:
+    """Copy the first `count` bytes of spool `src` to `out`: into the file behind `raw` (its bytes layer), in the
+    kernel when `src` is a real file (os.sendfile), else in blocks; into a text-only `out` decoded block by block."""
+    done = 0
+    if raw is not None and on_disk:  # in memory, asking for its fileno would write it to disk first
+        try:
+            src.flush()
+            dst = raw.fileno()
+            raw.flush()
+            done = _sendfile(dst, src.fileno(), count)
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            done = 0
+    src.seek(done)
+    left = count - done
+    while left > 0:
+        block = src.read(min(left, 8 << 20))
+        if not block:
+            break
+        if raw is not None:
+            raw.write(block)
+            left -= len(block)
+            continue
+        cut = len(block) if len(block) == left else _boundary(block)
+        if cut < len(block):  # a read split a multi-byte character: leave its bytes for the next block
+            src.seek(cut - len(block), 1)
+            block = block[:cut]
+        left -= len(block)
+        out.write(block.decode("utf-8"))
 
 
 def _sendfile(dst: int, src: int, count: int) -> int:

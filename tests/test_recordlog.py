@@ -48,16 +48,37 @@ def test_an_empty_log_is_an_empty_array() -> None:
 
 
 @pytest.mark.parametrize("spool", [1 << 20, 512], ids=["in-memory", "on-disk"])
-def test_a_log_spooled_into_a_file_is_appended_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool: int) -> None:
-    """The forked half's findings (checker/halves.py) come after this process's own, record for record."""
+@pytest.mark.parametrize("split", [0, 300, 500], ids=["all-in-tail", "both", "empty-tail"])
+def test_a_log_spooled_into_a_file_is_appended_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool: int, split: int) -> None:
+    """The forked half's findings (checker/halves.py) come after this process's own, record for record: read back,
+    written as the report's array (copied from the tail file, which its folder no longer lists), and kept in order
+    when more records are appended after them."""
     other = RecordLog(str(tmp_path / "findings"))
-    other.append_lines(recordlog.dumps(r) for r in RECORDS[300:])
-    assert other.flush() == 200
+    other.append_lines(recordlog.dumps(r) for r in RECORDS[split:])
+    assert other.flush() == 500 - split
     monkeypatch.setattr(recordlog, "SPOOL_BYTES", spool)
     log = RecordLog()
-    log.append_lines(recordlog.dumps(r) for r in RECORDS[:300])
+    log.append_lines(recordlog.dumps(r) for r in RECORDS[:split])
     log.extend_from(str(tmp_path / "findings"), len(other))
-    assert getattr(log._fh, "_rolled", False) == (spool == 512)  # larger than the spool: copied on disk, in the kernel
-    assert len(log) == 500 and list(log) == RECORDS
+    other.close()
+    (tmp_path / "findings").unlink()  # the child's folder is removed before the report is written
+    assert len(log) == 500 and list(log) == RECORDS and log[-1] == RECORDS[-1]
+    target = tmp_path / "out.json"
+    with target.open("w", encoding="utf-8") as fh:
+        fh.write('{"findings": ')
+        log.write_json_array(fh)
+        fh.write(', "after": 1}')
+    assert json.loads(target.read_text(encoding="utf-8")) == {"findings": RECORDS, "after": 1}
+    text = io.StringIO()
+    log.write_json_array(text)
+    assert json.loads(text.getvalue()) == RECORDS
     log.append(RECORDS[0])
-    assert len(log) == 501 and log[-1] == RECORDS[0]
+    assert len(log) == 501 and list(log) == RECORDS + [RECORDS[0]]
+    assert json.loads(log_text(log)) == RECORDS + [RECORDS[0]]
+    log.close()
+
+
+def log_text(log: RecordLog) -> str:
+    out = io.StringIO()
+    log.write_json_array(out)
+    return out.getvalue()
