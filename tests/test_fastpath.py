@@ -200,11 +200,16 @@ def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> N
     assert any(f["rule_id"] == "minimum-size" for f in slow["findings"])
 
 
-@pytest.mark.parametrize("newline,trailing", [("\n", True), ("\r\n", True), ("\n", False)], ids=["lf", "crlf", "no-final-newline"])
+@pytest.mark.parametrize("newline,trailing,collide", [("\n", True, False), ("\r\n", True, False), ("\n", False, False),
+                                                     ("\n", True, True)], ids=["lf", "crlf", "no-final-newline", "hashes-collide"])
 def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                            newline: str, trailing: bool) -> None:
-    """Chunk edges: a block may start with a short row or a blank line, end mid-file, or repeat an id of an earlier block."""
+                                                                            newline: str, trailing: bool, collide: bool) -> None:
+    """Chunk edges: a block may start with a short row or a blank line, end mid-file, or repeat an id of an earlier block.
+    `collide`: every id gets the same 64-bit hash, so earlier ids are told apart by their text alone."""
     from checker import columnar
+
+    if collide:
+        monkeypatch.setattr(columnar, "_id_hash", lambda sid: pl.repeat(42, sid.len(), dtype=pl.UInt64, eager=True))
 
     path = generated.manifest(tmp_path, 600, seed=7, violation_share=0.3)
     lines = path.read_text(encoding="utf-8").split("\n")
