@@ -264,6 +264,7 @@ class _Run:
         self.plans: dict[tuple[Any, ...], fastexplain.Plan | None] = {}
         self.screened: dict[str, frozenset[str]] = {}  # contents text -> keyword categories (fastpath.Frame.texts_hitting)
         self.combos: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[str, str]]]] = {}  # rule -> cells -> findings
+        self.mask_exprs: dict[tuple[Any, ...], tuple[list[tuple[Any, ...]], Any]] = {}  # rule -> (answers it was built on, expr)
         self.cuts: dict[int, tuple[Any, list[str], list[str]]] = {}  # id(compiled rule) -> its finding's JSON, cut (_evaluate)
 
     # ---- one chunk --------------------------------------------------------------------------
@@ -613,16 +614,26 @@ class _Run:
     # ---- explanation ------------------------------------------------------------------------------
     def _mask(self, frame: _Frame, entries: list[Any]) -> Any:
         """Rows this rule may break: conservative (too many is safe, too few is a bug the differential tests catch)."""
-        pl, eng = self.pl, self.engine
-        rule = entries[0][2].rule
+        pl = self.pl
+        cr = entries[0][2]
         applies = pl.col("__pid").is_in([pid for pid, _, _ in entries]).fill_null(False)
+        key = (cr.version.label, cr.rule.id, cr.rule.layer, (cr.rule.exception or {}).get("file"))
+        got = self.mask_exprs.get(key)
+        if got is None or not fastpath.still_holds(frame, got[0]):
+            seen = fastpath.Recording(frame)
+            got = self.mask_exprs[key] = (seen.asked, self._may_break(seen, cr.rule))
+        return applies if got[1] is None else applies & got[1]
+
+    def _may_break(self, frame: fastpath.Frame, rule: Rule) -> Any:
+        """The rule's mask apart from the partitions it applies to; None when it has no column expression."""
+        eng = self.engine
         try:
             when = fastpath.predicate_expr(frame, rule.when, eng.env).fill_null(True)
             may = fastpath.kind_expr(frame, rule, eng.env, eng.policies.categories).fill_null(True)
             # A missing exchange rate inside `when` is itself reported (a warning), whatever the kind would say.
-            return applies & ((when & may) | fastpath._rate_unknown(frame, rule.when, eng.env))
+            return (when & may) | fastpath._rate_unknown(frame, rule.when, eng.env)
         except fastpath.NotCompilable:
-            return applies
+            return None
 
     def _explain(self, df: Any, frame: _Frame, idx: Any, invalid_cols: dict[int, set[str]], entries: list[Any]) -> Any:
         """Findings of one rule for the candidate rows `idx`, evaluated once per distinct combination of its cells.

@@ -186,6 +186,35 @@ def test_keyword_and_address_screens_give_identical_findings(tmp_path: Path) -> 
     assert {"delivery-place-excluded"} <= rules and any(f["field"] == "contents" for f in slow["findings"])
 
 
+def test_a_mask_built_for_one_chunk_is_rebuilt_when_a_later_chunk_differs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Masks are built once and used again for later chunks (columnar._Run._mask) only while a chunk gives the same
+    answers: the first chunks here have only Polish destinations and harmless contents, the last ones Spanish and
+    Portuguese destinations with bad postcodes and phone numbers, and contents that hit keywords."""
+    from checker import columnar
+
+    rows = []
+    for i in range(160):
+        late = i >= 120
+        dest = ("ES", "PT")[i % 2] if late else "PL"
+        rows.append({"shipment_id": f"C{i}", "dispatch_at": "2025-12-01", "origin_country": "PL", "destination_country": dest,
+                     "delivery_type": "pudo", "dropoff_type": "pudo", "length_mm": "300", "width_mm": "200", "height_mm": "50",
+                     "weight_kg": "1", "recipient_postcode": ("1234", "12-345")[i % 3 == 0] if late else "00-950",
+                     "recipient_phone": "+48 600 100 200" if not late else ("+34 612", "+351 912 345 678")[i % 2],
+                     "contents": ("Akumulator Li ion 12V", "Fajerwerki na sylwestra")[i % 2] if late else "Książki"})
+    path = _write(tmp_path / "c.csv", rows)
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", 1024)
+    built = []
+    real = columnar._Run._may_break
+    monkeypatch.setattr(columnar._Run, "_may_break", lambda self, frame, rule: built.append(rule.id) or real(self, frame, rule))
+    fast, slow = _both(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
+    _assert_same(fast, slow)
+    rules = {f["rule_id"] for f in slow["findings"]}
+    assert {"recipient-postcode-format", "recipient-phone-format"} <= rules and any(f["field"] == "contents" for f in slow["findings"])
+    with path.open("rb") as fh:
+        chunks = sum(1 for _ in columnar._chunks(fh))
+    assert chunks >= 8 and len(built) < 2 * len(set(built)), "masks were built again for every chunk"
+
+
 def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> None:
     """Derived sides are null unless all three sides are numbers (Polars' min/max_horizontal would skip a null)."""
     rows = []
