@@ -245,7 +245,7 @@ def _in_force(pl: Any, fam: Any, day: Any, otherwise: str | None) -> Any:
 class _Frame(fastpath.Frame):
     """The converted columns of one chunk, in the shape checker/fastpath.py's expressions expect."""
 
-    def __init__(self, pl: Any, df: Any, present: set[str], countries: dict[str, set[str]], screened: dict[str, frozenset[str]]) -> None:  # noqa: D107
+    def __init__(self, pl: Any, df: Any, present: set[str], countries: dict[str, set[str]], screened: fastpath.Screened) -> None:  # noqa: D107
         self.pl, self.df, self.present, self.countries, self.n = pl, df, present, countries, df.height
         self.screened = screened
 
@@ -262,7 +262,7 @@ class _Run:
         self.seen = pl.DataFrame(schema={"__h": pl.UInt64, "__sid": pl.String, "__first": pl.Int64})
         self.verdicts: dict[tuple[str, str], tuple[bool, Any, tuple[str, str, str]]] = {}
         self.plans: dict[tuple[Any, ...], fastexplain.Plan | None] = {}
-        self.screened: dict[str, frozenset[str]] = {}  # contents text -> keyword categories (fastpath.Frame.texts_hitting)
+        self.screened = fastpath.Screened()  # contents texts -> keyword categories (fastpath.Frame.texts_hitting)
         self.combos: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[str, str]]]] = {}  # rule -> cells -> findings
         self.mask_exprs: dict[tuple[Any, ...], tuple[list[tuple[Any, ...]], Any]] = {}  # rule -> (answers it was built on, expr)
         self.cuts: dict[int, tuple[Any, list[str], list[str]]] = {}  # id(compiled rule) -> its finding's JSON, cut (_evaluate)

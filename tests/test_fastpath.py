@@ -215,6 +215,24 @@ def test_a_mask_built_for_one_chunk_is_rebuilt_when_a_later_chunk_differs(tmp_pa
     assert chunks >= 8 and len(built) < 2 * len(set(built)), "masks were built again for every chunk"
 
 
+@pytest.mark.parametrize("memo", [3, 200_000], ids=["memo-starts-again", "memo-keeps-all"])
+def test_texts_screened_in_an_earlier_chunk_still_hit_in_a_later_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memo: int) -> None:
+    """Each distinct description is screened once per run (fastpath.Screened): a text that hit in the first chunk
+    hits again when it comes back, also after the memo filled up and started again."""
+    from checker import columnar, fastpath
+
+    texts = ["Fajerwerki na sylwestra", "Książki", "Akumulator Li ion 12V", "Herbata", "Feux d'artifice", "Wino czerwone"]
+    rows = [{"shipment_id": f"T{i}", "dispatch_at": "2025-12-01", "origin_country": "PL", "destination_country": "ES",
+             "delivery_type": "pudo", "dropoff_type": "pudo", "length_mm": "300", "width_mm": "200", "height_mm": "50",
+             "weight_kg": "1", "contents": f"{texts[i % len(texts)]}{' ' + str(i % 7) if i % 4 else ''}"} for i in range(200)]
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", 1024)
+    monkeypatch.setattr(fastpath, "_SCREEN_MEMO", memo)
+    fast, slow = _both(_write(tmp_path / "t.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
+    _assert_same(fast, slow)
+    hit_rows = {f["row"] for f in slow["findings"] if f["field"] == "contents"}
+    assert min(hit_rows) < 10 and max(hit_rows) > 190
+
+
 def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> None:
     """Derived sides are null unless all three sides are numbers (Polars' min/max_horizontal would skip a null)."""
     rows = []
@@ -346,7 +364,7 @@ def _mask(rule_raw: dict[str, Any], df: pl.DataFrame, countries: dict[str, set[s
     from checker.model import Rule
     from checker.yamlio import Mark
 
-    frame = columnar._Frame(pl, df, set(df.columns), countries, {})
+    frame = columnar._Frame(pl, df, set(df.columns), countries, fastpath.Screened())
     return df.select(fastpath.kind_expr(frame, Rule(rule_raw, Mark("t.yaml", 1, 1)), EvalEnv(), POLICIES.categories).alias("m"))["m"].to_list()
 
 
