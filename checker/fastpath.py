@@ -157,11 +157,14 @@ def still_holds(frame: Frame, asked: list[tuple[Any, ...]]) -> bool:
 
 
 SORTED_SIDES = ("__side_s", "__side_m", "__side_l")
+ROUNDED_SIDES = ("__side_s:half_up", "__side_m:half_up", "__side_l:half_up")
 
 
 def stage_sides(pl: Any, df: Any) -> Any:
-    """`df` with the sorted sides as columns, computed once for every rule that reads them."""
-    return df.with_columns(*[e.alias(n) for e, n in zip(_sides(pl), SORTED_SIDES)])
+    """`df` with the sorted sides as columns, and the same rounded half up, computed once for every rule that reads
+    them (a dimension rule's eager expression would otherwise round each side again at every comparison)."""
+    df = df.with_columns(*[e.alias(n) for e, n in zip(_sides(pl), SORTED_SIDES)])
+    return df.with_columns(*[_round(pl, pl.col(a), "half_up").alias(b) for a, b in zip(SORTED_SIDES, ROUNDED_SIDES)])
 
 
 def _sides(pl: Any, staged: bool = False) -> tuple[Any, Any, Any]:
@@ -283,8 +286,10 @@ def _fits(pl: Any, cat: dict[str, Any], s: Any, m: Any, l: Any, w: Any) -> Any:
         ok = (s <= b[0]) & (m <= b[1]) & (l <= b[2])
         h = s
     else:
+        # s <= m <= l (sorted, and rounding keeps the order), so of the two sides besides the height, x <= y:
+        # min(x, y) is x and max(x, y) is y, as the row-wise kind computes them.
         h, x, y = (s, m, l) if height == "shortest" else (m, s, l)
-        ok = (h <= mh) & (pl.min_horizontal(x, y) <= min(mw, ml)) & (pl.max_horizontal(x, y) <= max(mw, ml))
+        ok = (h <= mh) & (x <= min(mw, ml)) & (y <= max(mw, ml))
     if "min_height_mm" in cat:
         ok = ok & (h >= cat["min_height_mm"])
     if "min_mm" in cat:
@@ -318,7 +323,10 @@ def kind_expr(f: Frame, rule: Rule, env: EvalEnv, categories: Categories) -> Any
         if not {"length_mm", "width_mm", "height_mm"} <= f.present:
             return pl.lit(False)
         mode = p.get("rounding", "none")
-        s, m, l = (_round(pl, x, mode) for x in _sides(pl, SORTED_SIDES[0] in f.df.columns))
+        if mode == "half_up" and ROUNDED_SIDES[0] in f.df.columns:
+            s, m, l = (pl.col(x) for x in ROUNDED_SIDES)
+        else:
+            s, m, l = (_round(pl, x, mode) for x in _sides(pl, SORTED_SIDES[0] in f.df.columns))
         w = f.col("weight_kg")
         complete = pl.col("length_mm").is_not_null() & pl.col("width_mm").is_not_null() & pl.col("height_mm").is_not_null()
         cats = p["categories"]
