@@ -541,10 +541,10 @@ class _Run:
         Only rows whose first cell is blank can be blank, so the per-cell test runs on those alone.
         """
         pl = self.pl
-        first = raw.columns[0]
-        maybe = raw.select((pl.col(first).is_null() | ~pl.col(first).str.contains(r"\S")).alias("m"))["m"]
-        idx = maybe.arg_true()
-        out = pl.Series("b", [False] * raw.height)
+        first = raw.get_column(raw.columns[0])
+        # On the column, not raw.select(): an eager select first copies every column of raw into one chunk (~3 ms).
+        idx = (first.is_null() | ~first.str.contains(r"\S")).arg_true()
+        out = pl.repeat(False, raw.height, eager=True).alias("b")
         if idx.len():
             sub = raw[idx].select(pl.all_horizontal([(pl.col(c).is_null() | ~pl.col(c).str.contains(r"\S")) for c in raw.columns]).alias("b"))["b"]
             out = out.scatter(idx.filter(sub), True)
@@ -819,12 +819,19 @@ class _Run:
         rule_f = pl.concat(found) if found else pl.DataFrame(schema={"__i": pl.UInt32, "__mid": pl.String, "__sev": pl.String, "__seq": pl.Int64})
         # `base` row k is the chunk's row k (its __i), so the row facts are gathered by position, not joined by hash.
         rule_f = pl.concat([rule_f, base.drop("__i").gather(rule_f["__i"].cast(pl.UInt32))], how="horizontal")
-        rule_f = rule_f.select(
+        # Shipment ids are JSON-encoded by Polars only when one needs escaping (a quote, a backslash, a control
+        # character); country codes are validated codes or null. Lazy: an eager select on the ~20 concatenated pieces
+        # first copies every column into one chunk (2026-11-22: 13.0 -> 8.7 ms a chunk).
+        if rule_f["__sid"].str.contains(r'["\\\x00-\x1f]').any():
+            sid = pl.struct(pl.col("__sid").alias("shipment_id")).struct.json_encode().str.slice(1).str.strip_suffix("}")
+        else:
+            sid = pl.lit('"shipment_id":"') + pl.col("__sid") + pl.lit('"')
+        dc = pl.when(pl.col("__dc").is_null()).then(pl.lit("null")).otherwise(pl.lit('"') + pl.col("__dc") + pl.lit('"'))
+        rule_f = rule_f.lazy().select(
             pl.col("__i").cast(pl.Int64), pl.col("__seq"),
-            pl.concat_str([pl.lit("{"), pl.struct(pl.col("__sid").alias("shipment_id")).struct.json_encode().str.slice(1).str.strip_suffix("}"),
-                           pl.lit(',"row":'), pl.col("__row").cast(pl.String), pl.lit(","), pl.col("__mid"), pl.lit(","),
-                           pl.struct(pl.col("__dc").alias("destination_country")).struct.json_encode().str.slice(1)]).alias("__line"),
-            pl.col("__sev"))
+            pl.concat_str([pl.lit("{"), sid, pl.lit(',"row":'), pl.col("__row").cast(pl.String), pl.lit(","), pl.col("__mid"),
+                           pl.lit(',"destination_country":'), dc, pl.lit("}")]).alias("__line"),
+            pl.col("__sev")).collect()
         other = pl.DataFrame({"__i": [x[0] for x in lines], "__seq": [x[1] for x in lines], "__line": [x[2] for x in lines],
                               "__sev": [x[3] for x in lines]},
                              schema={"__i": pl.Int64, "__seq": pl.Int64, "__line": pl.String, "__sev": pl.String})

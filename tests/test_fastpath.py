@@ -233,6 +233,18 @@ def test_texts_screened_in_an_earlier_chunk_still_hit_in_a_later_one(tmp_path: P
     assert min(hit_rows) < 10 and max(hit_rows) > 190
 
 
+@pytest.mark.parametrize("odd", ['A"1', "B\\2", "C\t3", "Łódź-4"], ids=["quote", "backslash", "tab", "non-ascii"])
+def test_ids_that_need_json_escaping_give_identical_findings(tmp_path: Path, odd: str) -> None:
+    """A finding's shipment id is written by Polars without escaping unless some id of the chunk needs it."""
+    rows = [{"shipment_id": odd if i == 3 else f"E{i}", "dispatch_at": "2025-12-01", "origin_country": "PL",
+             "destination_country": "XX" if i % 2 else "ES", "delivery_type": "door", "dropoff_type": "pudo",
+             "length_mm": "300", "width_mm": "200", "height_mm": "50", "weight_kg": "1"} for i in range(8)]
+    path = _write(tmp_path / "e.csv", rows)
+    fast, slow = _both(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
+    _assert_same(fast, slow)
+    assert any(f["shipment_id"] == odd for f in fast["findings"])
+
+
 def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> None:
     """Derived sides are null unless all three sides are numbers (Polars' min/max_horizontal would skip a null)."""
     rows = []
