@@ -425,7 +425,9 @@ class _Run:
         # 4. candidates per rule, explained per distinct combination of the cells the rule reads
         if {"length_mm", "width_mm", "height_mm"} <= present:
             df = fastpath.stage_sides(pl, df)
-        df = fastpath.stage_phone_keys(pl, df, present, [entries[0][2].rule for entries in part_rules.values()])
+        chunk_rules = [entries[0][2].rule for entries in part_rules.values()]
+        df = fastpath.stage_phone_keys(pl, df, present, chunk_rules)
+        df = fastpath.stage_keyword_hits(pl, df, present, chunk_rules, self.screened, self.engine.policies.categories)
         frame = _Frame(pl, df, present, {k: {c for c in conv[k].unique().to_list() if c}
                                          for k in ("origin_country", "destination_country") if k in present}, self.screened)
         # Eager: a lazy select with common-subexpression elimination was measured slower (its planning costs more).
