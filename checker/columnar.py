@@ -198,7 +198,7 @@ def _convert(pl: Any, text: Any, spec: dict[str, Any], decimal_comma: bool) -> t
     xtype = value_type(spec)
     if "enum" in spec:
         value = text.str.to_lowercase()
-        return value, ~value.is_in(spec["enum"])
+        return value, ~fastpath._member(value, spec["enum"])
     if xtype == "number":
         value = (text.str.replace(",", ".", literal=True) if decimal_comma else text).cast(pl.Float64, strict=False)
         unsure = value.is_null() | value.is_nan() | value.is_infinite() | (value.abs() > 1e12)
