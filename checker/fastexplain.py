@@ -127,6 +127,7 @@ class Plan:
         self.message = _template(rule.get("message", "{detail}"))
         self.pieces, self.order, self.severity = cut_finding(engine, cr, _VARYING)
         self._steps: dict[Any, list[tuple[str, Any]]] = {}
+        self._reads: dict[Any, list[str]] = {}
 
     # ---- per rows -------------------------------------------------------------------------------
     def python_rows(self, f: Frame) -> Any:
@@ -136,6 +137,20 @@ class Plan:
             return pl.lit(False)
         decl = f.col("size_category")
         return (decl.is_not_null() & (decl != "") & ~decl.is_in(list(self.p["categories"]))).fill_null(False)
+
+    def reads(self, f: Frame) -> list[str]:
+        """The chunk's columns `explain` and `python_rows` read (and the row index and partition `_explain` needs)."""
+        key = (frozenset(f.present), tuple(f.df.columns))
+        got = self._reads.get(key)
+        if got is None:
+            steps = self._steps.get(key)
+            if steps is None:
+                steps = self._steps[key] = self._build(f)
+            exprs = [self.python_rows(f)] + [e for kind, arg in steps if arg is not None
+                                             for e in (arg if isinstance(arg, list) else [arg])]
+            roots = {"__i", "__pid"} | {c for e in exprs for c in e.meta.root_names()}
+            got = self._reads[key] = [c for c in f.df.columns if c in roots]
+        return got
 
     def explain(self, f: Frame, sub: Any) -> Any:
         """The rows of `sub` (the candidates) that break the rule, with a column `__mid`: the finding's JSON body.
