@@ -11,7 +11,7 @@ from . import __version__, columnar
 from .engine import Engine
 from .findings import RANK, Finding, shipment_record, status_of
 from .manifest import Normaliser, read_manifest
-from .recordlog import RecordLog, dumps
+from .recordlog import SPOOL_BYTES, RecordLog, dumps
 from .model import PolicySet
 from .shipment import EvalEnv
 
@@ -34,9 +34,10 @@ class ReportBuilder:
     Both engines feed it: the row-wise loop one shipment at a time, the columnar path one chunk at a time.
     """
 
-    def __init__(self, want_passed: bool, spool_dir: str | None = None) -> None:
-        self.findings = RecordLog(os.path.join(spool_dir, "findings") if spool_dir else None)
-        self.shipments = RecordLog(os.path.join(spool_dir, "shipments") if spool_dir else None)
+    def __init__(self, want_passed: bool, spool_dir: str | None = None, large: bool = False) -> None:
+        """`spool_dir`: records go to files there (checker/halves.py); `large`: to temp files from the start."""
+        self.findings = RecordLog(os.path.join(spool_dir, "findings") if spool_dir else None, large)
+        self.shipments = RecordLog(os.path.join(spool_dir, "shipments") if spool_dir else None, large)
         self.statuses = {"passed": 0, "failed": 0, "warning": 0}
         self.severities = {"error": 0, "warning": 0, "info": 0}
         self.waived = 0
@@ -83,7 +84,7 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
     dialect: dict[str, Any] = {}
     reader_warnings: list[str] = []
     if engine_mode != "rowwise" and columnar.applicable(path, data, engine, force=engine_mode == "columnar"):
-        out = ReportBuilder(want_passed)
+        out = ReportBuilder(want_passed, large=data is None and os.path.getsize(path) > SPOOL_BYTES)
         norm = Normaliser(shown, decimal_comma=True)
         dialect = columnar.run(path, engine, norm, out, progress)
         if dialect is None:  # the file needs the row-wise reader after all: start again from nothing

@@ -16,17 +16,18 @@ RECORDS = [{"shipment_id": f"S-{i}", "row": i + 2, "message": "Łódź → 25 kg
 
 def _log(monkeypatch: pytest.MonkeyPatch, spool: int) -> RecordLog:
     monkeypatch.setattr(recordlog, "SPOOL_BYTES", spool)
-    log = RecordLog()
+    log = RecordLog(large=spool == 0)  # 0: a large run's log, in a temp file from the start
     for r in RECORDS[:200]:
         log.append(r)
     log.append_lines(recordlog.dumps(r) for r in RECORDS[200:])
     return log
 
 
-@pytest.mark.parametrize("spool", [1 << 20, 512], ids=["in-memory", "on-disk"])
+@pytest.mark.parametrize("spool", [1 << 20, 512, 0], ids=["in-memory", "on-disk", "large-run"])
 def test_records_read_back_and_written_as_a_json_array(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool: int) -> None:
     log = _log(monkeypatch, spool)
-    assert getattr(log._fh, "_rolled", False) == (spool == 512)
+    assert getattr(log._fh, "_rolled", True) == (spool != 1 << 20)
+    assert log._on_disk() == (spool != 1 << 20)
     assert len(log) == 500 and log[0] == RECORDS[0] and log[-1] == RECORDS[-1] and list(log) == RECORDS
     # A real file (the report's atomic temp file): the spool's bytes are copied under the text layer.
     target = tmp_path / "out.json"
