@@ -29,17 +29,21 @@ def test_records_read_back_and_written_as_a_json_array(tmp_path: Path, monkeypat
     assert getattr(log._fh, "_rolled", True) == (spool != 1 << 20)
     assert log._on_disk() == (spool != 1 << 20)
     assert len(log) == 500 and log[0] == RECORDS[0] and log[-1] == RECORDS[-1] and list(log) == RECORDS
-    # A real file (the report's atomic temp file): the spool's bytes are copied under the text layer.
+    _assert_written(log, tmp_path, RECORDS)
+
+
+def _assert_written(log: RecordLog, tmp_path: Path, expected: list[dict[str, object]]) -> None:
+    """`log` written as a JSON array holds `expected`: into a real file (the report's atomic temp file: the spool's
+    bytes are copied under the text layer) and into a text buffer (no bytes layer: decoded block by block)."""
     target = tmp_path / "out.json"
     with target.open("w", encoding="utf-8") as fh:
         fh.write('{"findings": ')
         log.write_json_array(fh)
         fh.write(', "after": 1}')
-    assert json.loads(target.read_text(encoding="utf-8")) == {"findings": RECORDS, "after": 1}
-    # A text buffer (no bytes layer): decoded block by block.
+    assert json.loads(target.read_text(encoding="utf-8")) == {"findings": expected, "after": 1}
     text = io.StringIO()
     log.write_json_array(text)
-    assert json.loads(text.getvalue()) == RECORDS
+    assert json.loads(text.getvalue()) == expected
 
 
 def test_an_empty_log_is_an_empty_array() -> None:
@@ -64,22 +68,8 @@ def test_a_log_spooled_into_a_file_is_appended_whole(tmp_path: Path, monkeypatch
     other.close()
     (tmp_path / "findings").unlink()  # the child's folder is removed before the report is written
     assert len(log) == 500 and list(log) == RECORDS and log[-1] == RECORDS[-1]
-    target = tmp_path / "out.json"
-    with target.open("w", encoding="utf-8") as fh:
-        fh.write('{"findings": ')
-        log.write_json_array(fh)
-        fh.write(', "after": 1}')
-    assert json.loads(target.read_text(encoding="utf-8")) == {"findings": RECORDS, "after": 1}
-    text = io.StringIO()
-    log.write_json_array(text)
-    assert json.loads(text.getvalue()) == RECORDS
+    _assert_written(log, tmp_path, RECORDS)
     log.append(RECORDS[0])
     assert len(log) == 501 and list(log) == RECORDS + [RECORDS[0]]
-    assert json.loads(log_text(log)) == RECORDS + [RECORDS[0]]
+    _assert_written(log, tmp_path, RECORDS + [RECORDS[0]])
     log.close()
-
-
-def log_text(log: RecordLog) -> str:
-    out = io.StringIO()
-    log.write_json_array(out)
-    return out.getvalue()
