@@ -48,14 +48,6 @@ _SIDES = ("length_mm", "width_mm", "height_mm")
 _MEMO_PER_RULE = 2_000
 # Fewer candidate rows than this are explained row by row even where a column-wise plan exists: a plan's queries
 # cost ~5 ms however few its rows, a row ~0.1 ms in Python.
-_ID_SEED = 7  # any fixed seed: the hashes of one run are only compared with each other
-
-
-def _id_hash(sid: Any) -> Any:
-    """64-bit hashes of shipment ids (_Run._first_uses compares texts wherever two hashes are equal)."""
-    return sid.hash(seed=_ID_SEED)
-
-
 _PLAN_MIN_ROWS = 40
 _GROUP_IN_PYTHON = 5_000  # candidate rows up to which a rule's combinations are grouped in a dict, not by Polars
 # What differs between two findings of one rule (Finding.to_dict): the rest of a finding's JSON is cut once per rule.
@@ -125,6 +117,14 @@ def reads(rule: Rule) -> set[str]:
     if out & set(DERIVED):
         out = (out - set(DERIVED)) | set(_SIDES)
     return out
+
+
+_ID_SEED = 7  # any fixed seed: the hashes of one run are only compared with each other
+
+
+def _id_hash(sid: Any) -> Any:
+    """64-bit hashes of shipment ids (_Run._first_uses compares texts wherever two hashes are equal)."""
+    return sid.hash(seed=_ID_SEED)
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,10 +352,11 @@ class _Run:
     def _few_values(self, cells: Any, canon: str) -> Any:
         """The distinct cells of a column worth converting once per distinct value, or None to convert every cell.
 
-        Why: dates, yes/no flags, enumerations and codes checked by a pattern cost 5-16 ms a chunk cell by cell, and
-        a day's manifest repeats a few hundred of them; converted once per value and joined back they cost 1-5 ms
-        (2026-11-22, 117 k rows: dispatch_at 16 -> 5 ms). Numbers and free text gain nothing (their conversion is
-        as cheap as the join), so they are not tried. A column with many values in one chunk is not tried again."""
+        Why: dates, yes/no flags and codes checked by a pattern cost 5-16 ms a chunk cell by cell, and a day's
+        manifest repeats a few hundred of them; converted once per value and joined back they cost 1-5 ms
+        (2026-11-22, 117 k rows: dispatch_at 16 -> 5 ms). Enumerations, numbers and free text gain nothing (their
+        conversion is as cheap as the join), so they are not tried. A column with many values in one chunk is not
+        tried again."""
         spec = columns()[canon]
         if self.per_value.get(canon) is False or not (value_type(spec) in ("datetime", "boolean")
                                                         or (value_type(spec) == "string" and spec.get("pattern"))):

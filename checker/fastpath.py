@@ -83,8 +83,8 @@ class Frame:
 class Screened:
     """The `contents` texts of a run screened so far (each once), and the keyword categories of those that hit any.
 
-    Why: the prefilter regex over a chunk's ~44 k distinct texts cost ~22 ms a chunk, and the bench's 1 M rows
-    hold only ~48 k distinct texts in all, nearly all of them in the first chunk. Bounded: past _SCREEN_MEMO texts
+    Why: the prefilter regex over a chunk's ~44 k distinct texts cost 10-11 ms a chunk (7 ms with the memo), and
+    the bench's 1 M rows hold only ~48 k distinct texts in all, nearly all of them in the first chunk. Bounded: past _SCREEN_MEMO texts
     it starts again from nothing. One run has one set of categories, so the memo is not keyed by them."""
 
     def __init__(self) -> None:  # noqa: D107
@@ -111,8 +111,8 @@ class Recording(Frame):
     codes that occur, the texts whose keywords hit), so that an expression built through it can be used again for a
     later chunk that gives the same answers (still_holds).
 
-    Why: building the masks' expressions is Python (~25 ms a chunk for the full policy), and a large file's chunks
-    nearly always give the same answers."""
+    Why: building the masks' expressions is Python (11-12 ms a chunk for the full policy, 2-4 ms when reused), and a
+    large file's chunks nearly always give the same answers."""
 
     def __init__(self, inner: Frame) -> None:  # noqa: D107
         self.inner = inner
