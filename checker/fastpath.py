@@ -102,7 +102,8 @@ class Screened:
             got = frozenset(c for c, _ in categories.screen(text, every))
             if got:
                 self.hits[text] = got
-        self.known = new if self.known is None else pl.concat([self.known, new], rechunk=False)
+        if self.known is None or new.len():  # not an empty piece: a filtered column keeps its source's buffers alive
+            self.known = new if self.known is None else pl.concat([self.known, new], rechunk=False)
         return self.hits
 
 
