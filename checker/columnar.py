@@ -119,6 +119,12 @@ def reads(rule: Rule) -> set[str]:
     return out
 
 
+def _rule_key(cr: Any) -> tuple[Any, ...]:
+    """A compiled rule's identity across partitions and chunks (version, rule, layer, exception file): the key of
+    its mask, its plan and its memo of explained combinations."""
+    return (cr.version.label, cr.rule.id, cr.rule.layer, (cr.rule.exception or {}).get("file"))
+
+
 _ID_SEED = 7  # any fixed seed: the hashes of one run are only compared with each other
 
 
@@ -317,7 +323,7 @@ class _Run:
                 raise Unsuitable(str(exc)) from None
         if raw.height != lines or raw.width != len(h.cells):
             raise Unsuitable("quoted newlines")
-        short = self._short_rows(raw, block, size, lines)
+        short = self._short_rows(raw, block, size, lines, quoted)
         n = raw.height
         rows = pl.int_range(first_line, first_line + n, eager=True).alias("__row")
         blank = self._blank(raw)
@@ -504,7 +510,7 @@ class _Run:
 
         Why hashes: the ids of earlier chunks are probed by their 64-bit hash and compared as text only where a hash
         matches, so a chunk's cost does not grow with the texts of all the ids before it; and only the few rows that
-        repeat an id are joined to find the first row (2026-11-22: ~15 ms a chunk against ~50 ms for a join of every
+        repeat an id are joined to find the first row (2026-11-22: ~20 ms a chunk against ~63 ms for a join of every
         row on its text)."""
         pl = self.pl
         n = sid.len()
@@ -558,14 +564,14 @@ class _Run:
             out = out.scatter(idx.filter(sub), True)
         return out
 
-    def _short_rows(self, raw: Any, block: bytes, size: int, lines: int) -> dict[int, int]:
+    def _short_rows(self, raw: Any, block: bytes, size: int, lines: int, quoted: bool) -> dict[int, int]:
         """{row index: missing cells} for rows with fewer cells than the header (Polars pads them silently);
-        the rows are the lines in the first `size` bytes of `block`."""
+        the rows are the lines in the first `size` bytes of `block`, `quoted` whether they hold a quote."""
         pl, h = self.pl, self.h
         expected = len(h.cells) - 1
         if raw[raw.columns[-1]].null_count() == 0:
             return {}  # a short row has no last cell, which Polars reads as null
-        if block.find(b'"', 0, size) < 0 and block.count(h.delim.encode(), 0, size) == expected * lines:
+        if not quoted and block.count(h.delim.encode(), 0, size) == expected * lines:
             return {}
         body = block if size == len(block) else block[:size]
         per_line = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
@@ -642,7 +648,7 @@ class _Run:
         by_rule: dict[Any, list[Any]] = {}
         for entries in part_rules.values():
             for pid, k, cr in entries:
-                key = (cr.version.label, cr.rule.id, cr.rule.layer, (cr.rule.exception or {}).get("file"))
+                key = _rule_key(cr)
                 by_rule.setdefault(key, []).append((pid, k, cr))
         return df, by_rule
 
@@ -654,7 +660,7 @@ class _Run:
         pids = {pid for pid, _, _ in entries}
         # A rule of every partition of the chunk (most base rules) applies wherever a partition was found.
         applies = pl.col("__pid").is_not_null() if pids == self.chunk_pids else pl.col("__pid").is_in(sorted(pids)).fill_null(False)
-        key = (cr.version.label, cr.rule.id, cr.rule.layer, (cr.rule.exception or {}).get("file"))
+        key = _rule_key(cr)
         got = self.mask_exprs.get(key)
         if got is None or not fastpath.still_holds(frame, got[0]):
             seen = fastpath.Recording(frame)
@@ -683,7 +689,7 @@ class _Run:
         if not idx.len():
             return None
         cr = entries[0][2]
-        rule_key = (cr.version.label, cr.rule.id, cr.rule.layer, (cr.rule.exception or {}).get("file"))
+        rule_key = _rule_key(cr)
         fields = sorted(f for f in reads(cr.rule) if f in self.h.source)
         plan = self._plan(rule_key, cr)
         pos = {pid: k for pid, k, _ in entries}
