@@ -291,8 +291,9 @@ def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp
 
 
 def test_small_chunks_with_quoted_cells_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A block is parsed for its whole lines only (Polars' n_rows), its tail being the next block's first line; a
-    block with a quote is cut to its lines instead, since a quoted delimiter or newline breaks "one line, one record"."""
+    """A block without a quote is read whole and its tail (the start of the next block's first line) dropped as the last
+    record; a block with a quote is cut to its lines instead, since a quoted delimiter or newline breaks "one line,
+    one record"."""
     from checker import columnar
 
     path = generated.manifest(tmp_path, 400, seed=5, violation_share=0.3)
@@ -319,6 +320,27 @@ def test_small_chunks_with_quoted_cells_give_identical_findings(tmp_path: Path, 
     fast, slow = _both(path, family="inpost-international", version="2025-11-20")
     assert fast["manifest"]["dialect"].get("engine") != "columnar"
     assert fast["summary"] == slow["summary"] and fast["findings"] == slow["findings"]
+
+
+def test_a_block_edge_inside_a_character_gives_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block that ends inside a two-byte character: its tail is not UTF-8, so reading the whole block fails and its
+    lines are read alone; the fast path still checks the file, with the row-wise engine's findings."""
+    from checker import columnar
+
+    path = generated.manifest(tmp_path, 300, seed=11, violation_share=0.3)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for i in range(1, len(lines) - 1):
+        cells = lines[i].split(";")
+        cells[19] = f"Zażółć gęślą jaźń {i}"
+        lines[i] = ";".join(cells)
+    data = "\n".join(lines).encode("utf-8")
+    path.write_bytes(data)
+    body = len(lines[0].encode("utf-8")) + 1
+    inside = data.index("ż".encode("utf-8"), len("\n".join(lines[:12]).encode("utf-8"))) + 1  # after its first byte
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", inside - body)
+    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+    _assert_same(fast, slow)
+    assert slow["summary"]["shipments"] == 300
 
 
 @pytest.mark.parametrize("plan_min,group_in_python", [(10**9, 5_000), (0, 0)], ids=["rows-in-python", "groups-in-polars"])
