@@ -236,6 +236,23 @@ def _convert(pl: Any, text: Any, spec: dict[str, Any], decimal_comma: bool) -> t
     return value, unsure.fill_null(False)
 
 
+def _constant(cells: Any) -> bool:
+    """Whether every cell of the column is the same text (or every one is empty).
+
+    Why: a shipper's manifest repeats its sender, service, currency and empty optional columns on every row; such a
+    column is converted once and repeated (2026-11-22, bench chunk: 9 constant columns of 33 took 25 of the 102 ms of
+    conversion). Three cells are compared first, so a varying column costs microseconds."""
+    n = cells.len()
+    if not n:
+        return False
+    first = cells[0]
+    if first != cells[n // 2] or first != cells[n - 1]:
+        return False
+    if first is None:
+        return cells.null_count() == n
+    return cells.null_count() == 0 and bool((cells == first).all())
+
+
 def _in_force(pl: Any, fam: Any, day: Any, otherwise: int | None, index: dict[str, int]) -> Any:
     """The position in `index` of `fam`'s dated version in force on `day` (Family.resolve, column-wise), else
     `otherwise`."""
@@ -344,13 +361,17 @@ class _Run:
         blank = self._blank(raw)
 
         # 1. conversion with unsure flags
-        direct, by_value, names = [], {}, []
+        direct, by_value, constant, names = [], {}, [], []
         for canon, src in self.h.source.items():
             value, unsure = _convert(pl, pl.col(src), columns()[canon], self.decimal_comma)
             if self.h.factor[canon] is not None:
                 value = value * self.h.factor[canon]
             # A quoted empty cell ("") is an empty string to Polars and None to the row-wise reader.
             pair = [value.alias(canon), (pl.col(src).is_not_null() & (unsure | (pl.col(src).str.len_bytes() == 0))).alias(f"__u:{canon}")]
+            if _constant(raw.get_column(src)):
+                constant += pair
+                names.append(canon)
+                continue
             distinct = self._few_values(raw[src], canon)
             if distinct is not None:
                 by_value[canon] = (src, distinct, pair)
@@ -361,6 +382,9 @@ class _Run:
         # than two eager selects, which parse every number and date twice).
         both = raw.lazy().select(direct).collect() if direct else pl.DataFrame()
         cols = {c: both.get_column(c) for c in both.columns}
+        if constant:  # converted once, on the first row, and repeated
+            one = raw.head(1).lazy().select(constant).collect()
+            cols.update({c: one.get_column(c).new_from_index(0, n) for c in one.columns})
         for canon, (src, distinct, pair) in by_value.items():
             per_value = pl.DataFrame({src: distinct}).lazy().select(pl.col(src).alias("__cell"), *pair).collect()
             mapped = raw.select(pl.col(src).alias("__cell")).join(per_value, on="__cell", how="left", nulls_equal=True,

@@ -343,6 +343,23 @@ def test_a_block_edge_inside_a_character_gives_identical_findings(tmp_path: Path
     assert slow["summary"]["shipments"] == 300
 
 
+@pytest.mark.parametrize("cell", ["EUR", " eur ", "XYZ", ""], ids=["valid", "padded", "invalid", "empty"])
+def test_constant_columns_give_identical_findings(tmp_path: Path, cell: str) -> None:
+    """A column with one text in every row is converted once and repeated (columnar._constant): valid, unsure and
+    invalid texts, and an empty column. A column equal at its first, middle and last row but not elsewhere is not
+    constant."""
+    rows = []
+    for i in range(9):
+        rows.append({"shipment_id": f"C{i}", "service": "inpost-international", "dispatch_at": "2025-12-01",
+                     "origin_country": "PL", "destination_country": "FR", "delivery_type": "locker", "dropoff_type": "locker",
+                     "length_mm": "300", "width_mm": "200", "height_mm": "50", "weight_kg": "1",
+                     "declared_value": "1000" if i in (0, 4, 8) else "100", "value_currency": cell, "cod_amount": "",
+                     "sender_name": "Sklep", "sender_is_consumer": "false", "contents": "Książki"})
+    fast, slow = _both(_write(tmp_path / "c.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
+    _assert_same(fast, slow)
+    assert slow["summary"]["shipments"] == 9
+
+
 @pytest.mark.parametrize("plan_min,group_in_python", [(10**9, 5_000), (0, 0)], ids=["rows-in-python", "groups-in-polars"])
 def test_every_explanation_path_gives_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plan_min: int,
                                                          group_in_python: int) -> None:
