@@ -29,8 +29,8 @@ from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from . import fastexplain, fastpath, halves
-from .engine import Engine, Evaluation
-from .findings import input_finding, jsonable, shipment_record
+from .engine import Engine
+from .findings import input_finding, shipment_record
 from .kinds import KINDS
 from .manifest import _KNOWN_COUNTRIES, Normaliser, _delimiter, utf8_prefix
 from .manifest_columns import aliases, columns, currency_field_of, value_type
@@ -884,19 +884,15 @@ class _Run:
                     continue
             values[f] = v
         ship = Shipment(0, values, "", self.norm.path, invalid)
-        ev = Evaluation([])
-        self.engine._run([cr], ship, ev)
-        if not ev.findings:
-            return []
-        cut = self.cuts.get(id(cr))
-        if cut is None:
-            cut = self.cuts[id(cr)] = (cr, *fastexplain.cut_finding(self.engine, cr, _VARYING)[:2])  # cr kept: its id stays its own
-        _, pieces, order = cut
         out = []
-        for f in ev.findings:
-            varying = {"severity": f.severity, "field": f.field, "actual": jsonable(f.actual), "expected": f.expected,
-                       "message": f.message}
-            out.append(("".join(piece + dumps(varying[k]) for piece, k in zip(pieces, order)) + pieces[-1], f.severity))
+        # The violations, not whole findings: the rest of a finding's JSON is the rule's, cut once (self.cuts).
+        for _, viol, missing_rate in self.engine.violations([cr], ship):
+            cut = self.cuts.get(id(cr))
+            if cut is None:
+                cut = self.cuts[id(cr)] = (cr, *fastexplain.cut_finding(self.engine, cr, _VARYING)[:2])  # cr kept: its id stays its own
+            _, pieces, order = cut
+            varying = Engine.varying(cr, viol, missing_rate)
+            out.append(("".join(piece + dumps(varying[k]) for piece, k in zip(pieces, order)) + pieces[-1], varying["severity"]))
         return out
 
     # ---- output ----------------------------------------------------------------------------------

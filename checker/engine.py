@@ -10,11 +10,11 @@ import datetime as dt
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from .errors import MissingRate
-from .findings import Finding
+from .findings import Finding, jsonable
 from .kinds import KINDS
 from .kinds.base import Check, Violation
 from .model import Clause, Family, PolicySet, Rule, Version
@@ -173,19 +173,41 @@ class Engine:
         return result
 
     def _run(self, rules: Iterable[CompiledRule], s: Shipment, result: Evaluation) -> None:
+        for cr, viol, missing_rate in self.violations(rules, s, result.applied_keys):
+            result.findings.append(self._finding(cr, s, viol, missing_rate))
+
+    def violations(self, rules: Iterable[CompiledRule], s: Shipment,
+                   applied: list[tuple[str, str, str]] | None = None) -> Iterator[tuple[CompiledRule, Violation, bool]]:
+        """(rule, violation, whether it is a missing exchange rate) for each rule of `rules` that `s` breaks, in order;
+        the rules whose `when` held are noted in `applied`. The columnar path (checker/columnar.py) takes the
+        violations themselves, since it serialises only the parts of a finding that vary (`varying`)."""
         for cr in rules:
             try:
                 if not cr.when(s, self.env):
                     continue
-                result.applied_keys.append((cr.version.label, cr.rule.id, cr.layer_key))
+                if applied is not None:
+                    applied.append((cr.version.label, cr.rule.id, cr.layer_key))
                 violations = cr.check(s, self.env)
             except MissingRate as exc:
-                violations = [Violation(None, None, f"a {exc.source}→{exc.target} rate", str(exc), severity="warning",
-                                        vars={"missing_rate": f"{exc.source}→{exc.target}"})]
-                result.findings.append(self._finding(cr, s, violations[0], missing_rate=True))
+                yield cr, Violation(None, None, f"a {exc.source}→{exc.target} rate", str(exc), severity="warning",
+                                    vars={"missing_rate": f"{exc.source}→{exc.target}"}), True
                 continue
             for viol in violations:
-                result.findings.append(self._finding(cr, s, viol))
+                yield cr, viol, False
+
+    @staticmethod
+    def _message(cr: CompiledRule, viol: Violation, missing_rate: bool) -> str:
+        if missing_rate:
+            return f"Cannot check {cr.rule.id}: {viol.detail}."
+        values = {"actual": viol.actual, "expected": viol.expected, "field": viol.field, "detail": viol.detail, **viol.vars}
+        return fill(cr.rule.get("message", "{detail}"), values)
+
+    @classmethod
+    def varying(cls, cr: CompiledRule, viol: Violation, missing_rate: bool = False) -> dict[str, Any]:
+        """The fields of the finding `_finding` would build that differ between findings of one rule (the rest is the
+        rule's: fastexplain.cut_finding), with `actual` as its JSON value."""
+        return {"severity": viol.severity or cr.rule.severity, "field": viol.field, "actual": jsonable(viol.actual),
+                "expected": viol.expected, "message": cls._message(cr, viol, missing_rate)}
 
     def _document(self, cr: CompiledRule) -> str:
         if self.agreement is not None and cr.clause.id in self.agreement.clauses:
@@ -194,11 +216,7 @@ class Engine:
 
     def _finding(self, cr: CompiledRule, s: Shipment, viol: Violation, missing_rate: bool = False) -> Finding:
         r = cr.rule
-        values = {"actual": viol.actual, "expected": viol.expected, "field": viol.field, "detail": viol.detail, **viol.vars}
-        if missing_rate:
-            message = f"Cannot check {r.id}: {viol.detail}."
-        else:
-            message = fill(r.get("message", "{detail}"), values)
+        message = self._message(cr, viol, missing_rate)
         return Finding(
             shipment_id=s.shipment_id, row=s.row, severity=viol.severity or r.severity, rule_id=r.id, kind=r.kind,
             message=message, policy={"family": cr.family.id, "version": cr.version.id},

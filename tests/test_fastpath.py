@@ -555,5 +555,10 @@ def test_a_findings_json_cut_once_per_rule_is_its_full_serialisation() -> None:
                                    "expected": f.expected, "message": f.message}
                         cut = "".join(p + dumps(varying[k]) for p, k in zip(pieces, order)) + pieces[-1]
                         assert cut == dumps(full)[1:-1], (fam.id, version.id, cr.rule.id)
+                        # Engine.varying (what the columnar path serialises) is that finding's own varying fields.
+                        viol = Violation(field, actual, expected, message, severity=severity, vars={"missing_rate": "EUR→PLN"})
+                        for missing_rate in (False, True):
+                            d = engine._finding(cr, Shipment(7, {}), viol, missing_rate).to_dict()
+                            assert Engine.varying(cr, viol, missing_rate) == {k: d[k] for k in columnar._VARYING}
                         checked += 1
     assert checked > 500
