@@ -276,9 +276,10 @@ def _code(pl: Any, col: Any, values: list[str]) -> Any:
 class _Frame(fastpath.Frame):
     """The converted columns of one chunk, in the shape checker/fastpath.py's expressions expect."""
 
-    def __init__(self, pl: Any, df: Any, present: set[str], countries: dict[str, set[str]], screened: fastpath.Screened) -> None:  # noqa: D107
+    def __init__(self, pl: Any, df: Any, present: set[str], countries: dict[str, set[str]], screened: fastpath.Screened,
+                 constants: dict[str, Any] | None = None) -> None:  # noqa: D107
         self.pl, self.df, self.present, self.countries, self.n = pl, df, present, countries, df.height
-        self.screened = screened
+        self.screened, self.constants = screened, constants or {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,7 +362,7 @@ class _Run:
         blank = self._blank(raw)
 
         # 1. conversion with unsure flags
-        direct, by_value, constant, names = [], {}, [], []
+        direct, by_value, constant, names, same = [], {}, [], [], []
         for canon, src in self.h.source.items():
             value, unsure = _convert(pl, pl.col(src), columns()[canon], self.decimal_comma)
             if self.h.factor[canon] is not None:
@@ -371,6 +372,7 @@ class _Run:
             if _constant(raw.get_column(src)):
                 constant += pair
                 names.append(canon)
+                same.append(canon)
                 continue
             distinct = self._few_values(raw[src], canon)
             if distinct is not None:
@@ -392,7 +394,7 @@ class _Run:
             cols[canon], cols[f"__u:{canon}"] = mapped.get_column(canon), mapped.get_column(f"__u:{canon}")
         conv = pl.DataFrame([cols[c] for c in names])  # by column, not select(): a select rechunks every column (~20 ms a chunk)
         unsure_df = pl.DataFrame([cols[f"__u:{c}"].alias(c) for c in names])
-        return raw, short, rows, blank, conv, unsure_df, set(names)
+        return raw, short, rows, blank, conv, unsure_df, set(names), same
 
     def _few_values(self, cells: Any, canon: str) -> Any:
         """The distinct cells of a column worth converting once per distinct value, or None to convert every cell.
@@ -414,15 +416,17 @@ class _Run:
     def process(self, parsed: tuple[Any, ...]) -> None:
         """Everything after parsing: exact cell decisions, ids, resolution, masks, explanation, output."""
         pl = self.pl
-        raw, short, rows, blank, conv, unsure_df, present = parsed
+        raw, short, rows, blank, conv, unsure_df, present, same = parsed
         n = raw.height
         rowwise = pl.Series("rw", [False] * n)
         problems: list[tuple[int, int, str, Any, tuple[str, str, str]]] = []  # (index, header position, column, raw, problem)
         nulls: dict[str, Any] = {}
+        settled: set[str] = set()  # columns with a cell the row-wise converter decided
         for canon in unsure_df.columns:
             col = unsure_df[canon]
             if not col.any():
                 continue
+            settled.add(canon)
             src = self.h.source[canon]
             idx = col.arg_true()
             cells = raw[src].gather(idx)
@@ -478,7 +482,8 @@ class _Run:
         df = fastpath.stage_phone_keys(pl, df, present, chunk_rules)
         df = fastpath.stage_keyword_hits(pl, df, present, chunk_rules, self.screened, self.engine.policies.categories)
         frame = _Frame(pl, df, present, {k: {c for c in conv[k].unique().to_list() if c}
-                                         for k in ("origin_country", "destination_country") if k in present}, self.screened)
+                                         for k in ("origin_country", "destination_country") if k in present}, self.screened,
+                       {c: conv.get_column(c).head(1) for c in same if c not in settled})
         # Eager: a lazy select with common-subexpression elimination was measured slower (its planning costs more).
         masks = df.select([self._mask(frame, entries).alias(f"r{k}") for k, entries in enumerate(part_rules.values())]
                           ).with_columns(pl.all() & pl.lit(keep))

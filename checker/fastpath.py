@@ -45,6 +45,7 @@ class Frame:
     countries: dict[str, set[str]]  # country column -> the codes that occur in it in this chunk
     n: int
     screened: Screened  # the contents texts screened so far; the run keeps it across chunks
+    constants: dict[str, Any] = {}  # column -> its one value (a 1-row Series) where every row of the chunk has it
     _texts: dict[str, frozenset[str]] | None = None
 
     def texts_hitting(self, categories: Categories, ids: list[str]) -> list[str]:
@@ -121,6 +122,18 @@ class Recording(Frame):
         self.pl, self.df, self.present, self.n, self.screened = inner.pl, inner.df, inner.present, inner.n, inner.screened
         self.asked: list[tuple[Any, ...]] = [("columns", frozenset(inner.df.columns))]
         self.countries = _AskedCountries(inner.countries, self.asked)
+        self.constants = inner.constants
+
+    def col(self, name: str) -> Any:
+        """A column with one value in every row of the chunk is that value, so Polars folds the comparisons on it
+        (2026-11-22, bench chunk with 11 such columns: the 71 masks 114 -> 105 ms). Only masks are built through a
+        Recording, and each such answer is checked again for a later chunk (still_holds); the explanation plans,
+        kept for the whole file, read the columns themselves."""
+        const = self.constants.get(name) if name in self.present else None
+        if const is None:
+            return super().col(name)
+        self.asked.append(("constant", name, const))
+        return self.pl.lit(const)
 
     def texts_hitting(self, categories: Categories, ids: list[str]) -> list[str]:
         got = self.inner.texts_hitting(categories, ids)
@@ -152,6 +165,10 @@ def still_holds(frame: Frame, asked: list[tuple[Any, ...]]) -> bool:
                 return False
         elif q[0] == "countries":
             if frozenset(frame.countries.get(q[1], ())) != q[2]:
+                return False
+        elif q[0] == "constant":
+            now = frame.constants.get(q[1])
+            if now is None or not now.equals(q[2]):
                 return False
         elif tuple(frame.texts_hitting(q[1], list(q[2]))) != q[3]:
             return False

@@ -215,6 +215,24 @@ def test_a_mask_built_for_one_chunk_is_rebuilt_when_a_later_chunk_differs(tmp_pa
     assert chunks >= 8 and len(built) < 2 * len(set(built)), "masks were built again for every chunk"
 
 
+def test_a_mask_built_on_a_constant_column_is_rebuilt_when_the_value_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column with one value in every row of a chunk enters the masks as that value (fastpath.Recording.col): the
+    first chunks here all say "locker", the later ones all say "door" (not offered to France), then both alternate."""
+    from checker import columnar
+
+    rows = []
+    for i in range(180):
+        kind = "locker" if i < 60 else "door" if i < 120 else ("locker", "door")[i % 2]
+        rows.append({"shipment_id": f"K{i}", "dispatch_at": "2025-12-01", "origin_country": "PL", "destination_country": "FR",
+                     "delivery_type": kind, "dropoff_type": "pudo", "length_mm": "300", "width_mm": "200", "height_mm": "50",
+                     "weight_kg": "1", "contents": "Książki"})
+    path = _write(tmp_path / "k.csv", rows)
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", 1024)
+    fast, slow = _both(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
+    _assert_same(fast, slow)
+    assert sum(f["rule_id"] == "delivery-type-available" for f in slow["findings"]) == 90
+
+
 @pytest.mark.parametrize("memo", [3, 200_000], ids=["memo-starts-again", "memo-keeps-all"])
 def test_texts_screened_in_an_earlier_chunk_still_hit_in_a_later_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memo: int) -> None:
     """Each distinct description is screened once per run (fastpath.Screened): a text that hit in the first chunk
