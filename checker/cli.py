@@ -391,5 +391,20 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> None:
+    """The `checker` command: main(), then the process ends without the interpreter's teardown.
+
+    Why: once the reports are written (each closed and renamed) and the streams flushed, the teardown only frees
+    memory the kernel takes back anyway; after a million-row check it took 0.12-0.15 s from main's return to the
+    end of the process, 0.05 s with os._exit (2026-11-22). Tests and library callers use main(), which returns."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe or stream: the normal exit reports it as it always did
+        sys.exit(code)
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
