@@ -260,3 +260,15 @@ def test_validate_a_path(tree, capsys, target):
 def test_validate_a_missing_path_exits_2(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "nothing-here")]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_command_flushes_its_output_before_it_ends(tmp_path):
+    """The `checker` command ends with os._exit after main() (cli.entry): what it printed to a pipe is all there, and
+    its exit code is main()'s."""
+    from checker.paths import ROOT
+
+    proc = run_cli("check", str(ROOT / "examples" / "manifest.csv"), "--policy", "inpost-international", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["summary"]["shipments"] == report["manifest"]["rows"] > 0
+    assert len(report["findings"]) >= report["summary"]["errors"] > 0
