@@ -703,7 +703,6 @@ class _Run:
             rec.update({f"__ov:{o}": ov_versions[o][c] for o, c in zip(overlays, ov_digits)})
             parts.append(rec)
         self.pid_policy = {rec["__pid"]: (rec["__fam"], rec["__ver"]) for rec in parts}
-        ov_exprs = dict.fromkeys(overlays)
         part_rules: dict[Any, list[Any]] = {}
         for rec in parts:
             fam = policies.family(rec["__fam"])
@@ -714,7 +713,7 @@ class _Run:
             today = dt.date.today()
             eng.used[(fam.id, v.id)] = v
             rules = list(eng._compile(fam, v, probe, "base", today))
-            for k in ov_exprs:
+            for k in overlays:
                 if rec[f"__ov:{k}"] is not None:
                     ov = policies.family(k)
                     ov_v = ov.version(rec[f"__ov:{k}"])
