@@ -61,19 +61,24 @@ def test_an_id_of_the_first_half_reused_in_the_second_is_a_duplicate(tmp_path: P
     assert any(f["rule_id"] == "input-duplicate-id" and f["row"] == 701 for f in split["findings"])
 
 
+@pytest.mark.parametrize("collide", [False, True], ids=["hashes", "hashes-collide"])
 @pytest.mark.parametrize(("theirs", "shared"), [(["S2", "S3"], False), (["S3", "S1"], True), ([], False)])
-def test_shares_ids_compares_the_ids_themselves(tmp_path: Path, theirs: list[str], shared: bool) -> None:
-    """The hash pre-check may only save time: the answer is the exact comparison's."""
+def test_shares_ids_compares_the_ids_themselves(tmp_path: Path, theirs: list[str], shared: bool, collide: bool) -> None:
+    """The hash pre-check may only save time: the answer is the exact comparison's, also when every hash is equal."""
     import mmap
 
     import polars as pl
 
-    from checker import halves
+    from checker import columnar, halves
 
-    pl.DataFrame({"__sid": theirs, "__first": list(range(len(theirs)))}, schema={"__sid": pl.String, "__first": pl.Int64}
-                 ).write_ipc(tmp_path / "ids.arrow")
+    def table(ids: list[str]) -> pl.DataFrame:
+        sid = pl.Series("__sid", ids, dtype=pl.String)
+        h = pl.repeat(42, len(ids), dtype=pl.UInt64, eager=True) if collide else columnar._id_hash(sid)
+        return pl.DataFrame({"__h": h, "__sid": sid, "__first": pl.Series(range(len(ids)), dtype=pl.Int64)})
+
+    table(theirs).write_ipc(tmp_path / "ids.arrow")
     half = halves.Half(0, -1, str(tmp_path), mmap.mmap(-1, 8))
-    assert halves.shares_ids(pl, half, pl.DataFrame({"__sid": ["S1", "S0"], "__first": [1, 2]})) is shared
+    assert halves.shares_ids(pl, half, table(["S1", "S0"])) is shared
 
 
 @pytest.mark.parametrize("where", [100, 700], ids=["first-half", "second-half"])
