@@ -5,6 +5,9 @@ figures appended to bench/RESULTS.md with the machine and the date.
 BENCH_SIZES=100,10000 make bench   # a quicker subset
 BENCH_NAIVE_MAX=100000 make bench  # skip the naive baseline above this size (it needs minutes per 100 k rows)
 BENCH_REPEAT=5 make bench          # checker runs per size up to 1 M rows (the median wall time is kept; default 3)
+
+Each run also times a fixed pure-Python loop (`yardstick`) before the sizes and after the largest size up to 1 M rows,
+alone and as two copies at once, and lists every checker run: this VM's speed drifts (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -67,6 +70,19 @@ def _rss_kb(pid: int) -> int:
         return 0
 
 
+_LOOP = "import time\nt = time.perf_counter()\nx = 0\nfor i in range(10_000_000):\n    x += i * i\nprint(time.perf_counter() - t)"
+
+
+def yardstick() -> tuple[float, float]:
+    """Seconds a fixed pure-Python loop takes alone, and the slower of two copies run at once (both cores).
+
+    Why: this VM's speed drifts by a third from one hour to the next and sometimes from one minute to the next
+    (RESULTS.md, ninth session), so a run's figures are read against the machine's speed at that moment."""
+    alone = float(subprocess.run([sys.executable, "-c", _LOOP], capture_output=True, text=True, check=True).stdout)
+    both = [subprocess.Popen([sys.executable, "-c", _LOOP], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    return alone, max(float(p.communicate()[0]) for p in both)
+
+
 def timed(cmd: list[str]) -> tuple[float, float, int]:
     """(wall seconds, peak memory MiB, exit code) of one command.
 
@@ -103,6 +119,7 @@ def main() -> int:
     warm = manifest(100)
     subprocess.run([str(BIN / "checker"), "check", str(warm), "--policy", POLICY, "--format", "json", "--output",
                     str(DATA / "report-warm-up.json"), "--fail-on", "never", "--quiet"], check=True)
+    sticks = [yardstick()]
     for n in sizes:
         path = manifest(n)
         size_mb = path.stat().st_size / 1e6
@@ -113,10 +130,13 @@ def main() -> int:
                        "--output", str(out), "--fail-on", "never", "--quiet"]) for _ in range(max(repeat, 1))]
         assert all(code == 0 for _, _, code in runs), f"checker failed on {path}"
         wall = sorted(w for w, _, _ in runs)[len(runs) // 2]
+        walls = " / ".join(f"{w:.2f}" for w, _, _ in runs)
         rss = max(r for _, r, _ in runs)
         naive_max = int(os.environ.get("BENCH_NAIVE_MAX", "0") or 0) or None
         naive = timed([sys.executable, str(HERE / "naive.py"), str(path)]) if n >= 10_000 and (naive_max is None or n <= naive_max) else None
-        rows.append((n, size_mb, wall, rss, naive))
+        rows.append((n, size_mb, wall, walls, rss, naive))
+        if n == max(x for x in sizes if x <= 1_000_000):
+            sticks.append(yardstick())  # right after the largest size timed several times
         speedup = f"{naive[0] / wall:.1f}×" if naive else "—"
         print(f"{n:>9} rows {size_mb:7.1f} MB  checker {wall:6.2f} s {rss:7.0f} MiB   naive "
               f"{(f'{naive[0]:6.2f} s {naive[1]:6.0f} MiB' if naive else '—'):>20}  speed-up {speedup}", flush=True)
@@ -124,10 +144,12 @@ def main() -> int:
     lines = [f"\n## {stamp}\n", f"Machine: {machine()}.", f"Policy: `{POLICY}` (full), CSV → JSON, `--engine auto`, data from generator {GEN}. "
              f"Checker wall time: the median of {os.environ.get('BENCH_REPEAT', '3')} runs up to 1 M rows (one above), peak memory the "
              "largest (of /usr/bin/time's peak RSS and the summed RSS of all the checker's processes, sampled every 50 ms); the naive baseline runs once.\n",
-             "| rows | CSV MB | checker wall s | checker peak memory MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for n, size_mb, wall, rss, naive in rows:
-        lines.append(f"| {n:,} | {size_mb:.1f} | {wall:.2f} | {rss:.0f} | {f'{naive[0]:.2f}' if naive else '—'} | "
+             "Yardstick (this VM's speed at the time: a fixed pure-Python loop, alone / two copies at once): "
+             + ", then ".join(f"{a:.2f} / {b:.2f} s" for a, b in sticks) + ".\n",
+             "| rows | CSV MB | checker wall s | every run s | checker peak memory MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for n, size_mb, wall, walls, rss, naive in rows:
+        lines.append(f"| {n:,} | {size_mb:.1f} | {wall:.2f} | {walls} | {rss:.0f} | {f'{naive[0]:.2f}' if naive else '—'} | "
                      f"{f'{naive[1]:.0f}' if naive else '—'} | {f'{naive[0] / wall:.1f}×' if naive else '—'} |")
     with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
