@@ -639,3 +639,25 @@ def test_describe_is_a_sentence_naming_its_parameters(kind):
 def test_format_describe_every_format(fmt):
     text = KINDS["format"].describe({"field": "recipient_x", "format": fmt})
     assert "recipient_x" in text and text.endswith(".")
+
+
+def test_a_rule_no_layer_changes_is_compiled_once_for_every_country_pair() -> None:
+    """Engine._compile: the rule lists of two (origin, destination) pairs share the compiled rules no country layer
+    changes, and each keeps its own where a layer overrides, adds or drops a rule."""
+    from checker.engine import Engine
+    from checker.loader import load_policies_or_fail
+    from checker.paths import policies_dir
+    from checker.shipment import Shipment
+
+    policies = load_policies_or_fail(policies_dir())
+    engine = Engine(policies)
+    fam = policies.family("inpost-international")
+    version = fam.version("2025-11-20")
+    day = dt.date(2025, 12, 1)
+    base = {cr.rule.id: cr for cr in engine._compile(fam, version, Shipment(0, {}), "base", day)}
+    italy = {cr.rule.id: cr for cr in engine._compile(fam, version, Shipment(0, {"destination_country": "IT"}), "base", day)}
+    shared = [rid for rid in base if rid in italy and base[rid] is italy[rid]]
+    own = [rid for rid in italy if rid not in base or base[rid] is not italy[rid]]
+    assert len(shared) > 20 and own, (len(shared), own)
+    assert all(italy[rid].rule.layer == "country:IT" for rid in own if rid in base)
+    assert all(base[rid].rule.layer == "base" for rid in base)
