@@ -296,8 +296,7 @@ class _Run:
         self.plans: dict[tuple[Any, ...], fastexplain.Plan | None] = {}
         self.screened = fastpath.Screened()  # contents texts -> keyword categories (fastpath.Frame.texts_hitting)
         self.combos: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[str, str]]]] = {}  # rule -> cells -> findings
-        self.chunk_pids: frozenset[int] = frozenset()  # the partitions of the chunk being checked (_resolve)
-        self.pid_policy: dict[int, tuple[str, str]] = {}  # partition -> (family, version) of the chunk being checked
+        self.pid_policy: dict[int, tuple[str, str]] = {}  # partition -> (family, version) of the chunk being checked (_resolve)
         self.per_value: dict[str, bool] = {}  # column -> whether it is converted once per distinct value (_few_values)
         self.mask_exprs: dict[tuple[Any, ...], tuple[list[tuple[Any, ...]], Any]] = {}  # rule -> (answers it was built on, expr)
         self.cuts: dict[int, tuple[Any, list[str], list[str]]] = {}  # id(compiled rule) -> its finding's JSON, cut (_evaluate)
@@ -369,17 +368,14 @@ class _Run:
                 value = value * self.h.factor[canon]
             # A quoted empty cell ("") is an empty string to Polars and None to the row-wise reader.
             pair = [value.alias(canon), (pl.col(src).is_not_null() & (unsure | (pl.col(src).str.len_bytes() == 0))).alias(f"__u:{canon}")]
+            names.append(canon)
             if _constant(raw.get_column(src)):
                 constant += pair
-                names.append(canon)
                 same.append(canon)
-                continue
-            distinct = self._few_values(raw[src], canon)
-            if distinct is not None:
+            elif (distinct := self._few_values(raw[src], canon)) is not None:
                 by_value[canon] = (src, distinct, pair)
             else:
                 direct += pair
-            names.append(canon)
         # One lazy query, so each value is parsed once for both the value and its "unsure" flag (measured 2x faster
         # than two eager selects, which parse every number and date twice).
         both = raw.lazy().select(direct).collect() if direct else pl.DataFrame()
@@ -689,7 +685,6 @@ class _Run:
             key = key * r + code  # null stays null: no family, or no version in force
         df = df.with_columns(key.alias("__pid"))
         pids = df.get_column("__pid").unique().drop_nulls().to_list()
-        self.chunk_pids = frozenset(pids)
         parts = []
         for pid in pids:
             digits, rest = [], pid
@@ -735,7 +730,7 @@ class _Run:
         cr = entries[0][2]
         pids = {pid for pid, _, _ in entries}
         # A rule of every partition of the chunk (most base rules) applies wherever a partition was found.
-        applies = pl.col("__pid").is_not_null() if pids == self.chunk_pids else pl.col("__pid").is_in(sorted(pids)).fill_null(False)
+        applies = pl.col("__pid").is_not_null() if pids == self.pid_policy.keys() else pl.col("__pid").is_in(sorted(pids)).fill_null(False)
         key = _rule_key(cr)
         got = self.mask_exprs.get(key)
         if got is None or not fastpath.still_holds(frame, got[0]):

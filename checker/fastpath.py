@@ -45,7 +45,7 @@ class Frame:
     countries: dict[str, set[str]]  # country column -> the codes that occur in it in this chunk
     n: int
     screened: Screened  # the contents texts screened so far; the run keeps it across chunks
-    constants: dict[str, Any] = {}  # column -> its one value (a 1-row Series) where every row of the chunk has it
+    constants: dict[str, Any]  # column -> its one value (a 1-row Series) where every row of the chunk has it
     _texts: dict[str, frozenset[str]] | None = None
 
     def texts_hitting(self, categories: Categories, ids: list[str]) -> list[str]:
@@ -153,7 +153,7 @@ class _AskedCountries(dict):  # type: ignore[type-arg]
         return super().get(key, default)
 
     def __getitem__(self, key: str) -> Any:
-        self.asked.append(("countries", key, frozenset(super().get(key, ()))))
+        self.get(key)  # noted
         return super().__getitem__(key)
 
 

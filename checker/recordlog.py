@@ -12,7 +12,6 @@ import io
 import itertools
 import json
 import os
-import shutil
 import tempfile
 from typing import IO, Any, Iterable, Iterator
 
@@ -87,13 +86,7 @@ class RecordLog:
                 if size > SPOOL_BYTES and hasattr(self._fh, "rollover"):
                     self._fh.rollover()  # it will be on disk anyway: copy there directly
                 self._fh.seek(0, 2)
-                done = 0
-                if self._on_disk():
-                    self._fh.flush()
-                    done = _sendfile(self._fh.fileno(), src.fileno(), size)
-                    self._fh.seek(0, 2)
-                src.seek(done)
-                shutil.copyfileobj(src, self._fh, 8 << 20)
+                _copy_bytes(src, size, self._fh, self._on_disk())
 
     def flush(self) -> int:
         """Write buffered bytes through to the spool file; the number of records."""
@@ -164,13 +157,35 @@ class RecordLog:
 def _copy(src: IO[bytes], count: int, out: IO[str], raw: Any, on_disk: bool) -> None:
     """Copy the first `count` bytes of spool `src` to `out`: into the file behind `raw` (its bytes layer), in the
     kernel when `src` is a real file (os.sendfile), else in blocks; into a text-only `out` decoded block by block."""
+    if raw is not None:
+        _copy_bytes(src, count, raw, on_disk)  # in memory, asking for its fileno would write it to disk first
+        return
+    src.seek(0)
+    left = count
+    while left > 0:
+        block = src.read(min(left, 8 << 20))
+        if not block:
+            break
+        cut = len(block) if len(block) == left else _boundary(block)
+        if cut < len(block):  # a read split a multi-byte character: leave its bytes for the next block
+            src.seek(cut - len(block), 1)
+            block = block[:cut]
+        left -= len(block)
+        out.write(block.decode("utf-8"))
+
+
+def _copy_bytes(src: IO[bytes], count: int, dst: Any, kernel: bool) -> None:
+    """Copy the first `count` bytes of `src` to `dst`'s position: in the kernel (os.sendfile) when `kernel` (both are
+    real files), the rest in blocks. Shared by a spool absorbing another process's (RecordLog._absorb_tails) and by
+    the report's copy of a spool (_copy)."""
     done = 0
-    if raw is not None and on_disk:  # in memory, asking for its fileno would write it to disk first
+    if kernel:
         try:
             src.flush()
-            dst = raw.fileno()
-            raw.flush()
-            done = _sendfile(dst, src.fileno(), count)
+            dst.flush()
+            done = _sendfile(dst.fileno(), src.fileno(), count)
+            if done and dst.seekable():
+                dst.seek(0, 2)  # the buffered file object learns where the kernel left the descriptor
         except (AttributeError, OSError, io.UnsupportedOperation):
             done = 0
     src.seek(done)
@@ -179,16 +194,8 @@ def _copy(src: IO[bytes], count: int, out: IO[str], raw: Any, on_disk: bool) -> 
         block = src.read(min(left, 8 << 20))
         if not block:
             break
-        if raw is not None:
-            raw.write(block)
-            left -= len(block)
-            continue
-        cut = len(block) if len(block) == left else _boundary(block)
-        if cut < len(block):  # a read split a multi-byte character: leave its bytes for the next block
-            src.seek(cut - len(block), 1)
-            block = block[:cut]
+        dst.write(block)
         left -= len(block)
-        out.write(block.decode("utf-8"))
 
 
 def _sendfile(dst: int, src: int, count: int) -> int:
