@@ -985,7 +985,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
                     raise Unsuitable(result["unsuitable"])
                 if result is not None and not halves.shares_ids(pl, half, state.seen):
                     halves.merge(half, result, out, engine, norm)
-                    out.processes = 2
+                    out.processes, out.cpus = 2, half.cpus
                     report()
                 else:  # the child died, or the halves share an id: the second half is checked here, after the first
                     state.check_range(fh, line, None, report)

@@ -22,6 +22,7 @@ class CheckResult:
     severities: dict[str, int] = field(default_factory=dict)  # active (not waived) findings per severity
     passed: list[tuple[str, int]] = field(default_factory=list)  # shipments without findings (JUnit lists them)
     processes: int = 1  # not in the report: the same manifest gives the same report on any machine
+    cpus: tuple[int, ...] | None = None  # the CPUs the processes were pinned to, one each (checker/halves.py)
 
     def worst(self) -> str | None:
         present = [s for s, n in self.severities.items() if n and s in RANK]
@@ -45,6 +46,7 @@ class ReportBuilder:
         self.want_passed = want_passed
         self.passed: list[tuple[str, int]] = []
         self.processes = 1  # 2 when the columnar path checked the file's second half in a forked process
+        self.cpus: tuple[int, ...] | None = None  # then, the CPUs they were pinned to (halves.split_cpus)
 
     def tally(self, ship: Any, found: list[Finding]) -> str:
         """Count one row-wise shipment (row, status, passed list); its status."""
@@ -130,4 +132,4 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
         "shipments": out.shipments,
         "findings": out.findings,
     }
-    return CheckResult(report, dict(out.severities), out.passed, out.processes)
+    return CheckResult(report, dict(out.severities), out.passed, out.processes, out.cpus)

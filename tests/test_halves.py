@@ -124,3 +124,39 @@ def test_progress_counts_the_rows_of_both_processes_once(tmp_path: Path, reuse_i
     assert got["processes"] == (1 if reuse_id else 2)
     assert seen and seen[-1] == 800
     assert max(seen) == 800
+
+
+@pytest.mark.parametrize(("allowed", "pinned"), [([0, 1], (0, 1)), ([2, 5], (2, 5)), ([0], None), ([0, 1, 2, 3], None)])
+def test_the_halves_are_pinned_one_per_cpu_only_where_two_cpus_are_allowed(allowed: list[int],
+                                                                            pinned: tuple[int, int] | None) -> None:
+    from checker import halves
+
+    assert halves.split_cpus(allowed) == pinned
+
+
+_AFFINITY = """
+import json, os, sys
+from checker.loader import load_policies_cached
+from checker.paths import policies_dir
+from checker.run import check_manifest
+os.sched_setaffinity(0, set(json.loads(sys.argv[2])))
+result = check_manifest(sys.argv[1], load_policies_cached(policies_dir()), family="inpost-international", version="2025-11-20",
+                        engine_mode="columnar")
+print(json.dumps({"processes": result.processes, "cpus": result.cpus, "after": sorted(os.sched_getaffinity(0)),
+                  "shipments": result.report["summary"]["shipments"]}))
+"""
+
+
+@pytest.mark.parametrize("allowed", [1, 2], ids=["one-cpu", "two-cpus"])
+def test_two_allowed_cpus_get_one_process_each_and_the_first_gets_both_back(tmp_path: Path, allowed: int) -> None:
+    """With one CPU allowed there is no second process; with two, each half runs on its own, and once the second half
+    is merged this process may use both again (the rest of the run, and of a library caller's program)."""
+    cpus = sorted(os.sched_getaffinity(0))[:allowed]
+    assert len(cpus) == allowed  # the split needs two CPUs: the tests above already assume them
+    path = generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
+    done = subprocess.run([sys.executable, "-c", _AFFINITY, str(path), json.dumps(cpus)], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "CHECKER_SPLIT_MIN_BYTES": "1"})
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["shipments"] == 800 and got["after"] == cpus
+    assert (got["processes"], got["cpus"]) == ((2, cpus) if allowed == 2 else (1, None))
