@@ -160,3 +160,31 @@ def test_two_allowed_cpus_get_one_process_each_and_the_first_gets_both_back(tmp_
     got = json.loads(done.stdout)
     assert got["shipments"] == 800 and got["after"] == cpus
     assert (got["processes"], got["cpus"]) == ((2, cpus) if allowed == 2 else (1, None))
+
+
+_DYING_CHILD = """
+import json, os, sys
+from checker import halves
+from checker.loader import load_policies_cached
+from checker.paths import policies_dir
+from checker.run import check_manifest
+if sys.argv[2] == "dies":
+    halves._check = lambda *args, **kwargs: os._exit(3)  # the forked child ends without a result
+result = check_manifest(sys.argv[1], load_policies_cached(policies_dir()), family="inpost-international", version="2025-11-20",
+                        engine_mode="columnar")
+print(json.dumps({"processes": result.processes, "summary": result.report["summary"],
+                  "findings": [json.loads(line) for line in result.report["findings"].lines()]}))
+"""
+
+
+def test_a_child_that_dies_without_a_result_is_replaced_by_this_process(tmp_path: Path) -> None:
+    path = generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
+    got = {}
+    for case in ("dies", "lives"):
+        done = subprocess.run([sys.executable, "-c", _DYING_CHILD, str(path), case], capture_output=True, text=True,
+                              cwd=ROOT, env={**os.environ, "CHECKER_SPLIT_MIN_BYTES": "1"})
+        assert done.returncode == 0, done.stderr
+        got[case] = json.loads(done.stdout)
+    assert (got["dies"]["processes"], got["lives"]["processes"]) == (1, 2)
+    assert got["dies"]["summary"] == got["lives"]["summary"] and got["dies"]["summary"]["shipments"] == 800
+    assert got["dies"]["findings"] == got["lives"]["findings"]
