@@ -32,7 +32,7 @@ from . import fastexplain, fastpath, halves
 from .engine import Engine
 from .findings import input_finding, shipment_record
 from .kinds import KINDS
-from .manifest import _KNOWN_COUNTRIES, Normaliser, _delimiter, utf8_prefix
+from .manifest import _KNOWN_COUNTRIES, Normaliser, _delimiter, csv_dialect, utf8_prefix
 from .manifest_columns import aliases, columns, currency_field_of, value_type
 from .model import Rule
 from .recordlog import dumps
@@ -52,6 +52,9 @@ _PLAN_MIN_ROWS = 40
 _GROUP_IN_PYTHON = 5_000  # candidate rows up to which a rule's combinations are grouped in a dict, not by Polars
 # What differs between two findings of one rule (Finding.to_dict): the rest of a finding's JSON is cut once per rule.
 _VARYING = ("severity", "field", "actual", "expected", "message")
+# Where a columnar row's input findings sort among its findings (seq, see _Run.process): before every rule's (seq >= 0),
+# in the row-wise reader's order (Normaliser.shipment): the cells' problems by header position, a ragged row, the id.
+_CELL_SEQ, _RAGGED_SEQ, _ID_SEQ = -(1 << 40), -2001, -2000
 # Columns whose distinct raw texts key the explanation: a date stays a date (not midnight), a list is a list.
 _RAW_KEYED = {name for name, spec in columns().items() if value_type(spec) in ("datetime", "list")}
 
@@ -488,7 +491,10 @@ class _Run:
         found = [p for p in pieces if p is not None and p.height]
 
         # 5. input findings of the columnar rows (Python: few, and their messages name the row)
-        lines: list[tuple[int, int, str, str]] = []  # (index, seq, json line, severity)
+        # (index, seq, json line, severity). A row's findings are ordered by seq as the row-wise engine orders them: its
+        # input problems first (_CELL_SEQ, _RAGGED_SEQ, _ID_SEQ: all negative), then the rules' findings from 0 (a
+        # rule's position in its partition times 64, plus the finding's place among the rule's).
+        lines: list[tuple[int, int, str, str]] = []
         # Only the rows named here become Python values (a few thousand), not whole 100 k-row columns.
         id_rows = (((~valid_id) | dup) & keep).arg_true().to_list()  # only the rows with an id problem, not every row
         rw_rows = rowwise.arg_true().to_list()
@@ -499,12 +505,12 @@ class _Run:
             if keep_at[i]:
                 f = input_finding(sid_at[i], row_at[i], src, problem[0],
                                   f"{self.norm.path} row {row_at[i]}, column {src}: {problem[1]}", actual=cell, expected=problem[2])
-                lines.append((i, pos, dumps(f.to_dict()), f.severity))
+                lines.append((i, _CELL_SEQ + pos, dumps(f.to_dict()), f.severity))
         for i, missing in short.items():
             if keep_at[i]:
                 f = input_finding(sid_at[i], row_at[i], None, "ragged-row",
                                   f"{self.norm.path} row {row_at[i]}: {missing} cell(s) fewer than the header has", severity="warning")
-                lines.append((i, 900, dumps(f.to_dict()), f.severity))
+                lines.append((i, _RAGGED_SEQ, dumps(f.to_dict()), f.severity))
         for i in id_rows:
             if not valid_at[i]:
                 if "shipment_id" in invalid_cols.get(i, ()):
@@ -512,12 +518,12 @@ class _Run:
                 f = input_finding(sid_at[i], row_at[i], "shipment_id", "missing-id",
                                   f"{self.norm.path} row {row_at[i]}: shipment_id is empty; the row is reported as {sid_at[i]}",
                                   expected="a unique reference")
-                lines.append((i, 901, dumps(f.to_dict()), f.severity))
+                lines.append((i, _ID_SEQ, dumps(f.to_dict()), f.severity))
             else:
                 f = input_finding(sid_at[i], row_at[i], "shipment_id", "duplicate-id",
                                   f"{self.norm.path} row {row_at[i]}: shipment_id {sid_at[i]} was already used on row {first_at[i]}",
                                   actual=sid_at[i], expected="unique")
-                lines.append((i, 901, dumps(f.to_dict()), f.severity))
+                lines.append((i, _ID_SEQ, dumps(f.to_dict()), f.severity))
 
         # 6. the rows the row-wise engine takes in full
         ship_lines: list[tuple[int, str]] = []
@@ -996,6 +1002,4 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
             half.abandon()  # idempotent: stops a child still running (an error, Ctrl-C) and removes its files
     if out.want_passed:
         out.passed.sort(key=lambda x: x[1])
-    h = header
-    return {"format": "csv", "encoding": h.encoding, "delimiter": {"\t": "tab"}.get(h.delim, h.delim),
-            "decimal": "," if h.delim != "," else ".", "engine": "columnar"}
+    return {**csv_dialect(header.encoding, header.delim).to_dict(), "engine": "columnar"}

@@ -49,6 +49,15 @@ class Dialect:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
 
 
+def csv_dialect(encoding: str | None, delim: str) -> Dialect:
+    """The dialect a delimited file is reported with, by this reader and by the columnar one (checker/columnar.py),
+    so a report says the same of a file whichever engine read it."""
+    dialect = Dialect("csv", encoding, {"\t": "tab"}.get(delim, delim), "," if delim != "," else ".")
+    if delim != ",":
+        dialect.note = "decimal comma accepted in numbers"
+    return dialect
+
+
 @dataclass
 class RawManifest:
     path: str
@@ -322,9 +331,7 @@ def _read_csv(path: str, text: str | Callable[[], IO[str]], encoding: str) -> Ra
     except csv.Error as exc:
         raise FatalInput(f"Cannot read manifest {path}: the header line is not valid CSV ({exc}).") from None
     header = [h.strip().lstrip("\ufeff") for h in header]
-    dialect = Dialect("csv", encoding, {"\t": "tab"}.get(delim, delim), "," if delim != "," else ".")
-    if delim != ",":
-        dialect.note = "decimal comma accepted in numbers"
+    dialect = csv_dialect(encoding, delim)
     warnings: list[str] = []
     seen: dict[str, int] = {}
     for i, h in enumerate(header):
