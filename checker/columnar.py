@@ -52,6 +52,13 @@ _PLAN_MIN_ROWS = 40
 _GROUP_IN_PYTHON = 5_000  # candidate rows up to which a rule's combinations are grouped in a dict, not by Polars
 # What differs between two findings of one rule (Finding.to_dict): the rest of a finding's JSON is cut once per rule.
 _VARYING = ("severity", "field", "actual", "expected", "message")
+# Python's str.strip() and `\s` (the row-wise engine) take the information separators U+001C-U+001F for white space;
+# Unicode's White_Space, which Polars and Rust's `\s` follow, does not. A block holding one of them (rare: control
+# characters) sends the rows that hold one to the row-wise engine, and strips shipment ids as Python does, so ids,
+# blank cells and every pattern compare as in the row-wise engine.
+_SEPARATORS = ["\x1c", "\x1d", "\x1e", "\x1f"]
+_SEPARATOR_BYTES = [c.encode() for c in _SEPARATORS]
+_PY_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 # Where a columnar row's input findings sort among its findings (seq, see _Run.process): before every rule's (seq >= 0),
 # in the row-wise reader's order (Normaliser.shipment): the cells' problems by header position, a ragged row, the id.
 _CELL_SEQ, _RAGGED_SEQ, _ID_SEQ = -(1 << 40), -2001, -2000
@@ -334,6 +341,7 @@ class _Run:
         if block.find(b"\r", 0, size) >= 0 and block.count(b"\r", 0, size) != block.count(b"\r\n", 0, size):
             raise Unsuitable("CR line ends")
         quoted = block.find(b'"', 0, size) >= 0
+        separators = any(block.find(c, 0, size) >= 0 for c in _SEPARATOR_BYTES)  # ~3 ms a block (see _SEPARATORS)
         # Without a quote every line is one record (an empty line too: Polars reads it as a row of nulls), so the
         # whole block is read and the one record past `size` (the start of the next block's first line, no newline)
         # is dropped: counting the lines cost ~12 ms a 32 MB block (2026-11-22). With a quote, a quoted newline
@@ -393,7 +401,7 @@ class _Run:
             cols[canon], cols[f"__u:{canon}"] = mapped.get_column(canon), mapped.get_column(f"__u:{canon}")
         conv = pl.DataFrame([cols[c] for c in names])  # by column, not select(): a select rechunks every column (~20 ms a chunk)
         unsure_df = pl.DataFrame([cols[f"__u:{c}"].alias(c) for c in names])
-        return raw, short, rows, blank, conv, unsure_df, set(names), same
+        return raw, short, rows, blank, conv, unsure_df, set(names), same, separators
 
     def _few_values(self, cells: Any, canon: str) -> Any:
         """The distinct cells of a column worth converting once per distinct value, or None to convert every cell.
@@ -415,9 +423,12 @@ class _Run:
     def process(self, parsed: tuple[Any, ...]) -> None:
         """Everything after parsing: exact cell decisions, ids, resolution, masks, explanation, output."""
         pl = self.pl
-        raw, short, rows, blank, conv, unsure_df, present, same = parsed
+        raw, short, rows, blank, conv, unsure_df, present, same, separators = parsed
         n = raw.height
         rowwise = pl.repeat(False, n, eager=True).alias("rw")  # not a Python list of n items (~1.3 ms a chunk)
+        if separators:  # see _SEPARATORS: those rows are the row-wise engine's
+            rowwise = raw.select(pl.any_horizontal([pl.col(c).str.contains_any(_SEPARATORS).fill_null(False)
+                                                    for c in raw.columns]))[:, 0].alias("rw")
         problems: list[tuple[int, int, str, Any, tuple[str, str, str]]] = []  # (index, header position, column, raw, problem)
         nulls: dict[str, Any] = {}
         settled: set[str] = set()  # columns with a cell the row-wise converter decided
@@ -461,7 +472,7 @@ class _Run:
 
         # 2. shipment ids, duplicates across the whole file
         sid_raw = raw[self.h.source["shipment_id"]] if "shipment_id" in present else pl.repeat(None, n, dtype=pl.String, eager=True)
-        stripped = sid_raw.str.strip_chars()
+        stripped = sid_raw.str.strip_chars(_PY_SPACE if separators else None)  # the id as the row-wise reader strips it
         sid = pl.select(pl.when(stripped.is_null() | (stripped == "")).then(pl.format("row-{}", rows)).otherwise(stripped)).to_series()
         valid_id = conv["shipment_id"].is_not_null() if "shipment_id" in present else pl.repeat(False, n, eager=True)
         first_of, dup = self._first_uses(sid, rows, valid_id & ~blank)

@@ -554,8 +554,12 @@ def _format_expr(f: Frame, p: dict[str, Any]) -> Any:
         # would run every country's regex over the whole column.
         if not all(x.startswith("^") and x.endswith("$") and "|" not in x for x in pats.values()):
             raise NotCompilable("postcode pattern not anchored")
-        alternatives = "|".join(f"{c}:(?:{x[1:-1]})" for c, x in pats.items())
-        keyed = pl.concat_str([country, pl.lit(":"), col.str.strip_chars().str.to_uppercase()])
+        # Trimming is `\s*` at both ends, upper-casing is matching case-insensitively in ASCII only: where this
+        # matches, the text is ASCII letters and digits that `pattern.match(value.strip().upper())` accepts too, and
+        # any other letter, digit or line end fails here and goes to the row-wise check (2026-11-22: 12.5 -> 8.7 ms
+        # a chunk, without the stripped and upper-cased copies of the column).
+        alternatives = "|".join(f"{c}:\\s*(?i-u:{x[1:-1]})\\s*" for c, x in pats.items())
+        keyed = pl.concat_str([country, pl.lit(":"), col])
         bad = country.is_in(list(pats)) & ~keyed.str.contains(f"^(?:{alternatives})$")
         return (col.is_not_null() & bad).fill_null(False)
     if fmt == "pattern":

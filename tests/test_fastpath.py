@@ -267,6 +267,35 @@ def test_ids_that_need_json_escaping_give_identical_findings(tmp_path: Path, odd
     assert any(f["shipment_id"] == odd for f in fast["findings"])
 
 
+def test_python_white_space_is_the_row_wise_readers() -> None:
+    from checker import columnar
+
+    assert set(columnar._PY_SPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert set(columnar._SEPARATORS) == set(columnar._PY_SPACE) - {c for c in columnar._PY_SPACE if re_rust_space(c)}
+
+
+def re_rust_space(c: str) -> bool:
+    """Whether Polars (Rust) takes `c` for white space at the end of a cell."""
+    return pl.Series([f"a{c}"]).str.strip_chars().str.len_bytes()[0] == 1
+
+
+def test_information_separators_are_white_space_as_in_the_row_wise_reader(tmp_path: Path) -> None:
+    """An id ending in U+001F is the id without it (a duplicate of it), a row of separators is no shipment, and a
+    separator inside a cell reads as the row-wise engine reads it."""
+    rows = [{"shipment_id": sid, "dispatch_at": "2025-12-01", "origin_country": "PL", "destination_country": "ES",
+             "delivery_type": "door", "dropoff_type": "pudo", "length_mm": "300", "width_mm": "200", "height_mm": "50",
+             "weight_kg": "1", "recipient_email": email, "recipient_name": name}
+            for sid, email, name in [("E1\x1f", "a@b.es", "Ana"), ("E2", "a\x1fb@c.es", "Bo\x1c"), ("E1", "x@y.es", "Dee"),
+                                     ("E3", "p@q.es", "\x1d")]]
+    path = _write(tmp_path / "s.csv", rows)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + ",".join(["\x1c", "\x1f"] + [""] * (len(COLUMNS) - 2)) + "\n", encoding="utf-8")  # separators only
+    fast, slow = _both(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
+    _assert_same(fast, slow)
+    assert any(f["rule_id"] == "input-duplicate-id" and f["row"] == 4 for f in fast["findings"])
+    assert fast["summary"]["shipments"] == 4
+
+
 def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> None:
     """Derived sides are null unless all three sides are numbers (Polars' min/max_horizontal would skip a null)."""
     rows = []
@@ -399,11 +428,15 @@ def test_every_explanation_path_gives_identical_findings(tmp_path: Path, monkeyp
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(st.integers(1, 300), st.integers(1, 32),
-                                st.sampled_from([" {}", "{} ", "\t{}", "{}\u00a0", " {} ", "{}", "upper", "hyphen"])),
+                                st.sampled_from([" {}", "{} ", "\t{}", "{}\u00a0", " {} ", "{}", "upper", "hyphen",
+                                                 # Python's str.strip() also strips the separators U+001C-U+001F
+                                                 # (Unicode's White_Space, and Rust's, does not); a cell of them alone
+                                                 # is empty to the row-wise reader.
+                                                 "{}\x1f", "\x1c{}", "\x1d", "\u00a0"])),
                       min_size=20, max_size=120))
 def test_cells_the_row_reader_normalises_give_identical_findings(tmp_path_factory, edits: list[tuple[int, int, str]]) -> None:
-    """White space at either end, other cases and hyphens: the row-wise converter's value is patched into the
-    column (not the whole row sent row-wise), and every finding stays the same."""
+    """White space at either end (or only white space), other cases and hyphens: the row-wise converter's value is
+    patched into the column (not the whole row sent row-wise), and every finding stays the same."""
     from checker import columnar
 
     path = generated.manifest(tmp_path_factory.mktemp("p"), 300, seed=11, violation_share=0.3)
