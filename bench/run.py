@@ -5,6 +5,10 @@ figures appended to bench/RESULTS.md with the machine and the date.
 BENCH_SIZES=100,10000 make bench   # a quicker subset
 BENCH_NAIVE_MAX=100000 make bench  # skip the naive baseline above this size (it needs minutes per 100 k rows)
 BENCH_REPEAT=5 make bench          # checker runs per size up to 1 M rows (the median wall time is kept; default 3)
+BENCH_SAME_MAX=10000 make bench    # the row-wise engine checks the largest size up to this too (default 100 k rows)
+
+The row-wise engine's report of one size (the largest up to BENCH_SAME_MAX) is compared with the columnar report of
+the same file: the fast path must give the same report, in the same order (issue 7's differential tests, at scale).
 
 Each run also times a fixed pure-Python loop (`yardstick`) before the sizes and after the largest size up to 1 M rows,
 alone and as two copies at once, and lists every checker run: this VM's speed drifts (bench/RESULTS.md).
@@ -110,6 +114,22 @@ def timed(cmd: list[str]) -> tuple[float, float, int]:
     return h * 3600 + m * 60 + s, max(rss, peak_kb) / 1024, proc.returncode
 
 
+def first_difference(fast: Path, slow: Path) -> str | None:
+    """Where the columnar report `fast` differs from the row-wise report `slow` (None: nowhere), apart from the time
+    it was written and the dialect's `engine` (which names the engine)."""
+    import json
+
+    a, b = (json.loads(p.read_text(encoding="utf-8")) for p in (fast, slow))
+    a["manifest"]["dialect"].pop("engine", None)
+    for key in ("manifest", "policies", "summary", "shipments", "findings"):
+        if a[key] != b[key]:
+            if isinstance(a[key], list):
+                at = next((i for i, (x, y) in enumerate(zip(a[key], b[key])) if x != y), min(len(a[key]), len(b[key])))
+                return f"{key}[{at}] (of {len(a[key])} and {len(b[key])})"
+            return key
+    return None
+
+
 def main() -> int:
     sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "100,10000,100000,1000000").split(",")]
     DATA.mkdir(exist_ok=True)
@@ -120,6 +140,8 @@ def main() -> int:
     subprocess.run([str(BIN / "checker"), "check", str(warm), "--policy", POLICY, "--format", "json", "--output",
                     str(DATA / "report-warm-up.json"), "--fail-on", "never", "--quiet"], check=True)
     sticks = [yardstick()]
+    same_at = max((x for x in sizes if x <= int(os.environ.get("BENCH_SAME_MAX", "100000"))), default=None)
+    same = None
     for n in sizes:
         path = manifest(n)
         size_mb = path.stat().st_size / 1e6
@@ -135,6 +157,13 @@ def main() -> int:
         naive_max = int(os.environ.get("BENCH_NAIVE_MAX", "0") or 0) or None
         naive = timed([sys.executable, str(HERE / "naive.py"), str(path)]) if n >= 10_000 and (naive_max is None or n <= naive_max) else None
         rows.append((n, size_mb, wall, walls, rss, naive))
+        if n == same_at:
+            slow_out = DATA / f"report-{n}-rowwise.json"
+            subprocess.run([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json", "--engine",
+                            "rowwise", "--output", str(slow_out), "--fail-on", "never", "--quiet"], check=True)
+            diff = first_difference(out, slow_out)
+            same = (n, "the same report" if diff is None else f"**a different report** (first at {diff})")
+            print(f"{n:>9} rows: the row-wise engine gives {same[1]}", flush=True)
         if n == max(x for x in sizes if x <= 1_000_000):
             sticks.append(yardstick())  # right after the largest size timed several times
         speedup = f"{naive[0] / wall:.1f}×" if naive else "—"
@@ -151,6 +180,8 @@ def main() -> int:
     for n, size_mb, wall, walls, rss, naive in rows:
         lines.append(f"| {n:,} | {size_mb:.1f} | {wall:.2f} | {walls} | {rss:.0f} | {f'{naive[0]:.2f}' if naive else '—'} | "
                      f"{f'{naive[1]:.0f}' if naive else '—'} | {f'{naive[0] / wall:.1f}×' if naive else '—'} |")
+    if same is not None:
+        lines.append(f"\nThe row-wise engine on the {same[0]:,}-row file: {same[1]}, apart from the dialect's `engine`.")
     with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
     print(f"Appended to {HERE / 'RESULTS.md'}")
