@@ -617,3 +617,45 @@ def test_a_findings_json_cut_once_per_rule_is_its_full_serialisation() -> None:
                             assert Engine.varying(cr, viol, missing_rate) == {k: d[k] for k in columnar._VARYING}
                         checked += 1
     assert checked > 500
+
+
+_PHONE_REGIONS = ["PL", "PT", "FR", "ES", "IT", "DE", "AT", "BE", "NL", "LU", "HU", "CZ", "SK", "RO", "BG", "HR", "SI", "LT",
+                  "LV", "EE", "FI", "SE", "DK", "IE", "GR", "CY", "MT", "GB"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(region=st.sampled_from(_PHONE_REGIONS), digits=st.lists(st.integers(0, 9), min_size=0, max_size=4),
+       cuts=st.lists(st.tuples(st.integers(0, 20), st.sampled_from([" ", "-", "(", ")", ".", " - ", "/", "\u00a0"])), max_size=5),
+       mutate=st.booleans())
+def test_phone_patterns_with_separators_match_the_number_without_them(region: str, digits: list[int],
+                                                                       cuts: list[tuple[int, str]], mutate: bool) -> None:
+    """fastpath._spread: the pattern with separators allowed matches a number exactly where the plain pattern matches the
+    number with the usual separators (space, hyphen, brackets, dot) removed; any other character fails both."""
+    import re
+
+    import phonenumbers
+
+    from checker import fastpath
+
+    plain, spread = fastpath._mobile_regex_plain(region), fastpath._mobile_regex(region)
+    if plain is None:
+        assert spread is None
+        return
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    number = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+    if mutate:  # another length or other digits: often not a mobile any more
+        number = number[:-len(digits)] if digits and len(number) > len(digits) + 3 else number + "".join(map(str, digits))
+    for at, sep in sorted(cuts, reverse=True):
+        number = number[:at] + sep + number[at:]
+    removed = re.sub(r"[ \-().]", "", number)
+    for p, s in zip(plain, spread):
+        if p is not None:
+            assert bool(re.fullmatch(s, number)) == bool(re.fullmatch(p, removed)), (p, number)
+
+
+def test_phone_pattern_syntax_outside_libphonenumbers_is_not_spread() -> None:
+    from checker import fastpath
+
+    assert fastpath._spread(r"^\+48(?:5\d{8}|6[0-3]\d{7,8})$").count("(?:[ \\-().]*") == 8  # one per digit, class, \d and +
+    with pytest.raises(fastpath.NotCompilable):
+        fastpath._spread(r"^\+48(?:\w{9})$")
