@@ -509,6 +509,13 @@ def test_postcode_mask_matches_the_row_wise_kind() -> None:
     _mask_vs_rowwise(raw, rows)
 
 
+def test_email_mask_matches_the_row_wise_kind() -> None:
+    raw = {"id": "t", "kind": "format", "clause": "x", "field": "recipient_email", "format": "email"}
+    rows = [{"recipient_email": e} for e in ("a@b.pl", " a@b.pl ", "a@b.pl\t", "\u00a0a@b.pl\u00a0", "a @b.pl", "a@b",
+                                             "a@@b.pl", "a@b.p1", "ä@ö.de", "a@b.pl\n", "@b.pl", "a@.pl", None)]
+    _mask_vs_rowwise(raw, rows)
+
+
 @pytest.mark.parametrize("fmt", ["mobile_phone", "phone"])
 def test_phone_mask_selects_every_number_libphonenumber_rejects(fmt: str) -> None:
     """Numbers of every length around each region's mobile lengths: the mask must select every invalid one (it may
