@@ -87,8 +87,8 @@ def yardstick() -> tuple[float, float]:
     return alone, max(float(p.communicate()[0]) for p in both)
 
 
-def timed(cmd: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak memory MiB, exit code) of one command.
+def timed(cmd: list[str]) -> tuple[float, float, int, float]:
+    """(wall seconds, peak memory MiB, exit code, CPU seconds: user + system, all its processes) of one command.
 
     Wall time and the largest process's peak RSS from /usr/bin/time -v. A large CSV is checked in two processes
     (checker/halves.py), and /usr/bin/time reports only the larger one, so the resident sizes of the whole
@@ -111,7 +111,8 @@ def timed(cmd: list[str]) -> tuple[float, float, int]:
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", err)
     h, m, s = (float(x) if x else 0.0 for x in wall.groups())
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
-    return h * 3600 + m * 60 + s, max(rss, peak_kb) / 1024, proc.returncode
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", err).group(1)) for kind in ("User", "System"))
+    return h * 3600 + m * 60 + s, max(rss, peak_kb) / 1024, proc.returncode, cpu
 
 
 def first_difference(fast: Path, slow: Path) -> str | None:
@@ -150,13 +151,15 @@ def main() -> int:
         repeat = int(os.environ.get("BENCH_REPEAT", "3")) if n <= 1_000_000 else 1
         runs = [timed([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json",
                        "--output", str(out), "--fail-on", "never", "--quiet"]) for _ in range(max(repeat, 1))]
-        assert all(code == 0 for _, _, code in runs), f"checker failed on {path}"
-        wall = sorted(w for w, _, _ in runs)[len(runs) // 2]
-        walls = " / ".join(f"{w:.2f}" for w, _, _ in runs)
-        rss = max(r for _, r, _ in runs)
+        assert all(code == 0 for _, _, code, _ in runs), f"checker failed on {path}"
+        wall = sorted(w for w, _, _, _ in runs)[len(runs) // 2]
+        walls = " / ".join(f"{w:.2f}" for w, _, _, _ in runs)
+        rss = max(r for _, r, _, _ in runs)
+        # CPU seconds (user + system, both processes): steadier than wall time on a VM whose CPUs slow down unevenly.
+        cpu = sorted(c for _, _, _, c in runs)[len(runs) // 2]
         naive_max = int(os.environ.get("BENCH_NAIVE_MAX", "0") or 0) or None
         naive = timed([sys.executable, str(HERE / "naive.py"), str(path)]) if n >= 10_000 and (naive_max is None or n <= naive_max) else None
-        rows.append((n, size_mb, wall, walls, rss, naive))
+        rows.append((n, size_mb, wall, walls, cpu, rss, naive))
         if n == same_at:
             slow_out = DATA / f"report-{n}-rowwise.json"
             subprocess.run([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json", "--engine",
@@ -171,14 +174,14 @@ def main() -> int:
               f"{(f'{naive[0]:6.2f} s {naive[1]:6.0f} MiB' if naive else '—'):>20}  speed-up {speedup}", flush=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"\n## {stamp}\n", f"Machine: {machine()}.", f"Policy: `{POLICY}` (full), CSV → JSON, `--engine auto`, data from generator {GEN}. "
-             f"Checker wall time: the median of {os.environ.get('BENCH_REPEAT', '3')} runs up to 1 M rows (one above), peak memory the "
+             f"Checker wall time and CPU time (user + system, all processes): the median of {os.environ.get('BENCH_REPEAT', '3')} runs up to 1 M rows (one above), peak memory the "
              "largest (of /usr/bin/time's peak RSS and the summed RSS of all the checker's processes, sampled every 50 ms); the naive baseline runs once.\n",
              "Yardstick (this VM's speed at the time: a fixed pure-Python loop, alone / two copies at once): "
              + ", then ".join(f"{a:.2f} / {b:.2f} s" for a, b in sticks) + ".\n",
-             "| rows | CSV MB | checker wall s | every run s | checker peak memory MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for n, size_mb, wall, walls, rss, naive in rows:
-        lines.append(f"| {n:,} | {size_mb:.1f} | {wall:.2f} | {walls} | {rss:.0f} | {f'{naive[0]:.2f}' if naive else '—'} | "
+             "| rows | CSV MB | checker wall s | every run s | checker CPU s | checker peak memory MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for n, size_mb, wall, walls, cpu, rss, naive in rows:
+        lines.append(f"| {n:,} | {size_mb:.1f} | {wall:.2f} | {walls} | {cpu:.2f} | {rss:.0f} | {f'{naive[0]:.2f}' if naive else '—'} | "
                      f"{f'{naive[1]:.0f}' if naive else '—'} | {f'{naive[0] / wall:.1f}×' if naive else '—'} |")
     if same is not None:
         lines.append(f"\nThe row-wise engine on the {same[0]:,}-row file: {same[1]}, apart from the dialect's `engine`.")
