@@ -420,18 +420,13 @@ def _mobile_regex(region: str) -> tuple[str, str | None] | None:
     """Two regexes over `+CC` + national digits, with the usual separators anywhere (_spread): the region's mobile
     pattern (a match is certainly a valid mobile of that region), and its possible lengths, or None where the pattern
     already implies them; None for a region left to libphonenumber."""
-    got = _MOBILE.get(region, ...)
-    if got is ...:
-        plain = _mobile_regex_plain(region)
-        try:
-            got = None if plain is None else (_spread(plain[0]), None if plain[1] is None else _spread(plain[1]))
-        except NotCompilable:
-            got = None  # every number of the region is then a candidate: libphonenumber decides
-        _MOBILE[region] = got
-    return got
+    plain = _mobile_regex_plain(region)
+    try:
+        return None if plain is None else (_spread(plain[0]), None if plain[1] is None else _spread(plain[1]))
+    except NotCompilable:
+        return None  # every number of the region is then a candidate: libphonenumber decides
 
 
-_MOBILE: dict[str, tuple[str, str | None] | None] = {}
 _PHONE_SEPARATORS = r"[ \-().]*"
 _PHONE_TOKEN = re.compile(r"\\[d+]|\[[0-9\-]+\]|\{\d+(?:,\d*)?\}|\(\?:|[0-9()|^$?*+]")
 
