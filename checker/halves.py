@@ -145,9 +145,18 @@ class Half:
         self._unpin()
 
     def _unpin(self) -> None:
-        """This thread may use the CPUs it had before the split again (the end of the run has one core's work)."""
+        """This process may use the CPUs it had before the split again: its own thread, and the threads Polars started
+        while it was pinned, which a library caller goes on using after the check."""
         if self.unpin is not None:
-            _pin(self.unpin)
+            try:
+                threads = [int(t) for t in os.listdir("/proc/self/task")]
+            except OSError:  # no /proc: this thread only
+                threads = [0]
+            for tid in threads:
+                try:
+                    os.sched_setaffinity(tid, self.unpin)
+                except (AttributeError, OSError):  # a thread that has just ended
+                    pass
             self.unpin = None
 
 
