@@ -142,7 +142,12 @@ from checker.run import check_manifest
 os.sched_setaffinity(0, set(json.loads(sys.argv[2])))
 result = check_manifest(sys.argv[1], load_policies_cached(policies_dir()), family="inpost-international", version="2025-11-20",
                         engine_mode="columnar")
-threads = sorted({tuple(sorted(os.sched_getaffinity(int(t)))) for t in os.listdir("/proc/self/task")})
+def affinity(tid):
+    try:
+        return tuple(sorted(os.sched_getaffinity(int(tid))))
+    except ProcessLookupError:  # a thread that ended meanwhile (the one that reaps the child)
+        return None
+threads = sorted({a for t in os.listdir("/proc/self/task") if (a := affinity(t)) is not None})
 print(json.dumps({"processes": result.processes, "cpus": result.cpus, "after": threads,
                   "shipments": result.report["summary"]["shipments"]}))
 """
