@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import platform
 import re
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -87,8 +89,20 @@ def yardstick() -> tuple[float, float]:
     return alone, max(float(p.communicate()[0]) for p in both)
 
 
-def timed(cmd: list[str]) -> tuple[float, float, int, float]:
-    """(wall seconds, peak memory MiB, exit code, CPU seconds: user + system, all its processes) of one command.
+class Timed(NamedTuple):
+    wall: float  # seconds
+    rss: float  # peak memory, MiB
+    code: int  # exit code
+    cpu: float  # user + system seconds, all its processes
+
+
+def _median(values: list[float]) -> float:
+    """The middle value (the upper one of an even count): what the bench reports of repeated runs."""
+    return sorted(values)[len(values) // 2]
+
+
+def timed(cmd: list[str]) -> Timed:
+    """Wall time, peak memory, exit code and CPU time of one command.
 
     Wall time and the largest process's peak RSS from /usr/bin/time -v. A large CSV is checked in two processes
     (checker/halves.py), and /usr/bin/time reports only the larger one, so the resident sizes of the whole
@@ -112,10 +126,11 @@ def timed(cmd: list[str]) -> tuple[float, float, int, float]:
     h, m, s = (float(x) if x else 0.0 for x in wall.groups())
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
     cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", err).group(1)) for kind in ("User", "System"))
-    return h * 3600 + m * 60 + s, max(rss, peak_kb) / 1024, proc.returncode, cpu
+    return Timed(h * 3600 + m * 60 + s, max(rss, peak_kb) / 1024, proc.returncode, cpu)
 
 
 def _read_through(path: Path) -> None:
+    """Read `path` once, so the page cache holds it."""
     with path.open("rb") as fh:
         while fh.read(8 << 20):
             pass
@@ -124,8 +139,6 @@ def _read_through(path: Path) -> None:
 def first_difference(fast: Path, slow: Path) -> str | None:
     """Where the columnar report `fast` differs from the row-wise report `slow` (None: nowhere), apart from the time
     it was written and the dialect's `engine` (which names the engine)."""
-    import json
-
     a, b = (json.loads(p.read_text(encoding="utf-8")) for p in (fast, slow))
     a["manifest"]["dialect"].pop("engine", None)
     for key in ("manifest", "policies", "summary", "shipments", "findings"):
@@ -161,12 +174,12 @@ def main() -> int:
         repeat = int(os.environ.get("BENCH_REPEAT", "3")) if n <= 1_000_000 else 1
         runs = [timed([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json",
                        "--output", str(out), "--fail-on", "never", "--quiet"]) for _ in range(max(repeat, 1))]
-        assert all(code == 0 for _, _, code, _ in runs), f"checker failed on {path}"
-        wall = sorted(w for w, _, _, _ in runs)[len(runs) // 2]
-        walls = " / ".join(f"{w:.2f}" for w, _, _, _ in runs)
-        rss = max(r for _, r, _, _ in runs)
+        assert all(r.code == 0 for r in runs), f"checker failed on {path}"
+        wall = _median([r.wall for r in runs])
+        walls = " / ".join(f"{r.wall:.2f}" for r in runs)
+        rss = max(r.rss for r in runs)
         # CPU seconds (user + system, both processes): steadier than wall time on a VM whose CPUs slow down unevenly.
-        cpu = sorted(c for _, _, _, c in runs)[len(runs) // 2]
+        cpu = _median([r.cpu for r in runs])
         naive_max = int(os.environ.get("BENCH_NAIVE_MAX", "0") or 0) or None
         naive = timed([sys.executable, str(HERE / "naive.py"), str(path)]) if n >= 10_000 and (naive_max is None or n <= naive_max) else None
         rows.append((n, size_mb, wall, walls, cpu, rss, naive))
@@ -179,9 +192,9 @@ def main() -> int:
             print(f"{n:>9} rows: the row-wise engine gives {same[1]}", flush=True)
         if n == max(x for x in sizes if x <= 1_000_000):
             sticks.append(yardstick())  # right after the largest size timed several times
-        speedup = f"{naive[0] / wall:.1f}×" if naive else "—"
+        speedup = f"{naive.wall / wall:.1f}×" if naive else "—"
         print(f"{n:>9} rows {size_mb:7.1f} MB  checker {wall:6.2f} s {rss:7.0f} MiB   naive "
-              f"{(f'{naive[0]:6.2f} s {naive[1]:6.0f} MiB' if naive else '—'):>20}  speed-up {speedup}", flush=True)
+              f"{(f'{naive.wall:6.2f} s {naive.rss:6.0f} MiB' if naive else '—'):>20}  speed-up {speedup}", flush=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"\n## {stamp}\n", f"Machine: {machine()}.", f"Policy: `{POLICY}` (full), CSV → JSON, `--engine auto`, data from generator {GEN}. "
              f"Checker wall time and CPU time (user + system, all processes): the median of {os.environ.get('BENCH_REPEAT', '3')} runs up to 1 M rows (one above), peak memory the "
@@ -191,8 +204,8 @@ def main() -> int:
              "| rows | CSV MB | checker wall s | every run s | checker CPU s | checker peak memory MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |",
              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for n, size_mb, wall, walls, cpu, rss, naive in rows:
-        lines.append(f"| {n:,} | {size_mb:.1f} | {wall:.2f} | {walls} | {cpu:.2f} | {rss:.0f} | {f'{naive[0]:.2f}' if naive else '—'} | "
-                     f"{f'{naive[1]:.0f}' if naive else '—'} | {f'{naive[0] / wall:.1f}×' if naive else '—'} |")
+        lines.append(f"| {n:,} | {size_mb:.1f} | {wall:.2f} | {walls} | {cpu:.2f} | {rss:.0f} | {f'{naive.wall:.2f}' if naive else '—'} | "
+                     f"{f'{naive.rss:.0f}' if naive else '—'} | {f'{naive.wall / wall:.1f}×' if naive else '—'} |")
     if same is not None:
         lines.append(f"\nThe row-wise engine on the {same[0]:,}-row file: {same[1]}, apart from the dialect's `engine`.")
     with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:

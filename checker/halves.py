@@ -171,7 +171,7 @@ def fork(path: str, header: Any, body_start: int, cut: int, engine: Any, norm: A
     sys.stdout.flush()
     sys.stderr.flush()
     allowed = allowed_cpus()
-    cpus = split_cpus(allowed)
+    cpus = split_cpus(allowed) if hasattr(os, "sched_setaffinity") else None  # elsewhere nothing is pinned, or said to be
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's stack
         code = 1
