@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__
+from . import __version__, swap
 from .errors import FatalInput, PolicyLoadError
 from .findings import RANK
 from .loader import load_policies, load_policies_cached, load_policies_or_fail
@@ -61,7 +61,7 @@ def _write_atomic(path: Path, text: "str | Callable[[Any], None]") -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
-        os.replace(tmp, path)
+        swap.replace(tmp, path)  # not os.replace: see checker/swap.py
     except OSError as exc:
         try:
             os.unlink(tmp)
