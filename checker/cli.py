@@ -140,9 +140,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
     if args.verbose:
         r = result.report
+        moved = f" (one took over part of the other's share {result.moves} time(s))" if result.moves else ""
         print(f"checker: read {r['manifest']['rows']} rows from {r['manifest']['path']} ({r['manifest']['dialect']}); "
               f"policies {', '.join(p['family'] + '@' + p['version'] for p in r['policies']) or 'none'}"
-              f"{'; in 2 processes' if result.processes == 2 else ''}"
+              f"{'; in 2 processes' + moved if result.processes == 2 else ''}"
               f"{', pinned to CPUs ' + ' and '.join(map(str, result.cpus)) if result.cpus else ''}", file=sys.stderr)
     if len(formats) == 1 and not args.output_dir:
         text = _render(formats[0], result, args.docs_url)

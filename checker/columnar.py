@@ -42,7 +42,9 @@ FAST_MIN_BYTES = 2_000_000  # below this the row-wise engine is as fast as impor
 # Just under glibc's largest mmap threshold (32 MiB): a block that size is taken from the heap and its pages are used
 # again by the next block, while a block of 32 MiB or more is a fresh mmap every time, whose 8 k pages fault in
 # again (2026-11-22, reading the 1 M-row file alone: 1.4 s against 0.12 s, 70 k against 33 k page faults).
-CHUNK_BYTES = (32 << 20) - (64 << 10)
+# CHECKER_CHUNK_BYTES sets another size (tests use small chunks to check many chunks, and their hand-over between
+# processes, on small files).
+CHUNK_BYTES = int(os.environ.get("CHECKER_CHUNK_BYTES") or (32 << 20) - (64 << 10))
 _DATE_RX = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 _SIDES = ("length_mm", "width_mm", "height_mm")
 _MEMO_PER_RULE = 2_000
@@ -310,6 +312,13 @@ class _Run:
         self.per_value: dict[str, bool] = {}  # column -> whether it is converted once per distinct value (_few_values)
         self.mask_exprs: dict[tuple[Any, ...], tuple[list[tuple[Any, ...]], Any]] = {}  # rule -> (answers it was built on, expr)
         self.cuts: dict[int, tuple[Any, list[str], list[str]]] = {}  # id(compiled rule) -> its finding's JSON, cut (_evaluate)
+
+    def begin(self, out: Any) -> None:
+        """Check a range further on in the file into `out` (checker/halves.py), as if it were a file of its own: no
+        shipment id is known before it. Whether an id is used in two ranges is settled after all ranges."""
+        self.out = out
+        self.seen = self.seen.head(0)
+        self.norm.seen_ids = {}
 
     # ---- one chunk --------------------------------------------------------------------------
     def chunk(self, block: bytes, first_line: int, size: int | None = None) -> int:
@@ -989,26 +998,37 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
             body_start, size = fh.tell(), os.fstat(fh.fileno()).st_size
             cut = halves.cut_point(fh, body_start, size) if halves.wanted(size) else None
             if cut is not None:  # before Polars is imported here: see checker/halves.py
-                half = halves.fork(path, header, body_start, cut, engine, norm, out.want_passed)
+                half = halves.fork(path, header, body_start, cut, size, engine, norm, out.want_passed, CHUNK_BYTES)
             import polars as pl
 
             state = _Run(pl, engine, norm, out, header)
+            mine: list[halves.Segment] = []  # the ranges this process checked, the first into `out`
 
             def report() -> None:
                 if progress is not None:
-                    progress(out.rows + (half.rows_done() if half is not None and half.pid else 0))  # pid: still running
+                    rows = out.rows + sum(s.out.rows for s in mine[1:])
+                    progress(rows + (half.rows_done() if half is not None and half.pid else 0))  # pid: still running
 
-            line = state.check_range(fh, 2, cut, report)
-            if half is not None:
+            if half is None:
+                state.check_range(fh, 2, None, report)
+            else:
+                halves.work(half.shares, 0, state, fh, body_start, 2, half.tmp, mine, report, half.gone)
                 result = half.result(report if progress is not None else None)
                 if result is not None and "unsuitable" in result:
                     raise Unsuitable(result["unsuitable"])
-                if result is not None and not halves.shares_ids(pl, half, state.seen):
-                    halves.merge(half, result, out, engine, norm)
+                if result is not None and not halves.shared_ids(pl, mine, result):
+                    out.moves = halves.merge(result, mine, out, engine, norm)
                     out.processes, out.cpus = 2, half.cpus
+                    del mine[1:]
                     report()
-                else:  # the child died, or the halves share an id: the second half is checked here, after the first
-                    state.check_range(fh, line, None, report)
+                else:  # the child died, or two ranges share an id: all after this process's first range is checked here
+                    first = mine[0]
+                    for s in mine[1:]:
+                        s.out.close()
+                    del mine[1:]
+                    state.out, state.seen, norm.seen_ids, norm.unknown = out, first.seen, first.seen_ids, first.unknown
+                    fh.seek(first.end)
+                    state.check_range(fh, first.end_line, None, report)
     except Exception:  # noqa: BLE001 - Unsuitable, or Polars refused something unusual: the row-wise engine decides, from the start
         return None
     finally:

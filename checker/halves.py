@@ -9,12 +9,18 @@ they are, with nothing to pickle; and forking after Polars has started its threa
 child. So only a process that has not imported Polars yet (the command line) splits; a test run or a
 library caller that already uses Polars checks in one process.
 
-Exactness: the halves are cut at a line end and the child numbers its rows after counting the first
-half's lines, so findings, shipments and counts are those of one process. Two things only the whole file
-knows are settled after both halves: a shipment id of the second half already used in the first (then
-this process checks the second half itself, with the first half's ids, and the child's work is dropped),
-and a file the columnar reader cannot take (then the row-wise engine reads the whole file, as it would
-have without the split). A child that dies is replaced the same way.
+Why the shares move (Shares): two processes given fixed halves did not finish together. One started later, one
+CPU of the VM ran slower than the other, and the idle one waited 0.25-0.7 s of a 4 s run (2026-11-23, five 1 M-row
+runs). So each process takes its next chunk from its share under a lock, and one that has finished its own share
+takes over the back half of what is left of the other's (from a few MB on), again and again until little is left.
+
+Exactness: shares are cut at line ends, and a process that takes over a range first counts the lines before it, so
+row numbers, findings, shipments and counts are those of one process. The records of each range a process checks
+(a Segment) go to their own files, and the report takes them in the file's order. Two things only the whole file
+knows are settled at the end: a shipment id used in two ranges (then this process checks everything after its
+first range itself, with that range's ids, and the rest of the work is dropped), and a file the columnar reader
+cannot take (then the row-wise engine reads the whole file, as it would have without the split). A child that dies
+is replaced the same way.
 """
 
 from __future__ import annotations
@@ -29,8 +35,15 @@ import struct
 import sys
 import tempfile
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows, which has no fork either: one process
+    fcntl = None  # type: ignore[assignment]
 
 MIN_BYTES = 96 << 20  # three chunks at least: below this a second process costs more than it saves
 
@@ -39,7 +52,7 @@ def wanted(size: int) -> bool:
     """Whether to split a file of `size` bytes: big enough, two cores this process may run on, and Polars not loaded
     (see above)."""
     min_bytes = int(os.environ.get("CHECKER_SPLIT_MIN_BYTES", MIN_BYTES))
-    if os.environ.get("CHECKER_PROCESSES", "") == "1" or not hasattr(os, "fork"):
+    if os.environ.get("CHECKER_PROCESSES", "") == "1" or not hasattr(os, "fork") or fcntl is None:
         return False
     return size >= min_bytes and len(allowed_cpus()) >= 2 and "polars" not in sys.modules
 
@@ -76,32 +89,214 @@ def _pin(cpus: set[int]) -> None:
 # them (2026-11-22: 144 MB counted in 0.11-0.14 s, checked at ~42 MB/s); the first half is made that much longer
 # so both finish together: parent share P of body B with P/check = P/count + (B - P)/check, P = B / (2 - check/count).
 _CHECK_VS_COUNT = 0.04
+# Less than this left of the other process's share is not worth taking over: taking over costs counting the lines
+# before the range (up to a chunk, ~25 ms) and a chunk's fixed costs (~30 ms), and half of 8 MB is ~70 ms of work.
+STEAL_MIN_BYTES = 8 << 20
 
 
 def cut_point(fh: Any, start: int, size: int) -> int | None:
     """The offset of the first line start at or after the parent's share of the body (a little over half, see
-    _CHECK_VS_COUNT); None if there is none."""
-    fh.seek(start + int((size - start) / (2 - _CHECK_VS_COUNT)) - 1)
+    _CHECK_VS_COUNT); None if there is none. CHECKER_SPLIT_SHARE sets the share (tests use it to make one process's
+    share much longer than the other's)."""
+    share = float(os.environ.get("CHECKER_SPLIT_SHARE") or 1 / (2 - _CHECK_VS_COUNT))
+    fh.seek(start + int((size - start) * share) - 1)
     fh.readline()  # to the end of the line that holds the middle (a line start right at the middle stays)
     cut = fh.tell()
     fh.seek(start)
     return cut if start < cut < size else None
 
 
+def count_lines(fh: Any, start: int, end: int) -> int:
+    """The line ends in bytes [start, end) of `fh` (moves its position)."""
+    fh.seek(start)
+    lines, left = 0, end - start
+    while left > 0:
+        block = fh.read(min(left, 8 << 20))
+        if not block:
+            break
+        lines += block.count(b"\n")
+        left -= len(block)
+    return lines
+
+
+_SLOT = struct.Struct("qqqq")  # next unclaimed byte, end of the share, a line start at or before next, its line number
+
+
+class Shares:
+    """The two processes' shares of the file, in one page both processes map, changed under a lock.
+
+    A share is [next, end): its owner claims a chunk from `next` on, and the other process, once out of work, takes
+    over [x, end) for a line start x in the middle, so the owner's `end` moves back to x. (base, base_line) is a line
+    start at or before `next` with its line number, published at every claim, so a taker counts only the lines
+    from there to x; base_line is -1 while the owner itself does not know it yet (it is counting). Offset 0 holds the
+    rows the child has checked, for the progress display."""
+
+    def __init__(self, folder: str, first: tuple[int, int, int], second: tuple[int, int, int], chunk_bytes: int) -> None:
+        """`first`, `second`: (start, end, line number of start or -1) of the two processes' shares."""
+        self.chunk_bytes = chunk_bytes
+        self.min_steal = max(2, int(os.environ.get("CHECKER_STEAL_MIN_BYTES") or STEAL_MIN_BYTES))
+        self.fd = os.open(os.path.join(folder, "shares"), os.O_RDWR | os.O_CREAT, 0o600)
+        os.ftruncate(self.fd, mmap.PAGESIZE)
+        self.page = mmap.mmap(self.fd, mmap.PAGESIZE)  # shared: both processes see every write
+        for me, (start, end, line) in enumerate((first, second)):
+            self._set(me, start, end, start, line)
+
+    # ---- the page ---------------------------------------------------------------------------
+    def _get(self, me: int) -> tuple[int, int, int, int]:
+        return _SLOT.unpack_from(self.page, 64 + 32 * me)  # type: ignore[return-value]
+
+    def _set(self, me: int, nxt: int, end: int, base: int, base_line: int) -> None:
+        _SLOT.pack_into(self.page, 64 + 32 * me, nxt, end, base, base_line)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """fcntl record locks belong to a process, so the two processes exclude each other through the one file."""
+        fcntl.lockf(self.fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN)
+
+    def rows(self) -> int:
+        return int(struct.unpack_from("q", self.page, 0)[0])
+
+    def set_rows(self, rows: int) -> None:
+        struct.pack_into("q", self.page, 0, rows)
+
+    def publish_line(self, me: int, line: int) -> None:
+        """The line number of `me`'s base, once counted."""
+        with self._locked():
+            nxt, end, base, _ = self._get(me)
+            self._set(me, nxt, end, base, line)
+
+    # ---- claiming and taking over -----------------------------------------------------------
+    def claim(self, me: int, fh: Any, line: int) -> tuple[bytes, int, int] | None:
+        """The next chunk of `me`'s share as (block, size, offset): the block's first `size` bytes are whole lines, the
+        rest (if any) the start of the next line, as columnar._chunks gives them; None when the share is done. `line`:
+        the number of the line at `next` (this process has checked everything before it)."""
+        with self._locked():
+            nxt, end, _, _ = self._get(me)
+        if nxt >= end:
+            return None
+        fh.seek(nxt)
+        block = fh.read(min(self.chunk_bytes, end - nxt))  # read unlocked: the other process may take over meanwhile
+        with self._locked():
+            end = self._get(me)[1]
+            if not block:
+                size = end = nxt  # the file was cut short while checked: nothing left here
+            elif nxt + len(block) > end:  # the other process took over part of this block: only up to its start
+                block = block[:end - nxt]
+                size = len(block)
+            elif nxt + len(block) == end:  # to the end of the share, a line start (or the end of the file)
+                size = len(block)
+            else:
+                cut = block.rfind(b"\n")
+                if cut < 0:
+                    from .columnar import Unsuitable
+                    raise Unsuitable("a line longer than a chunk")
+                size = cut + 1
+            self._set(me, nxt + size, end, nxt, line)
+        return (block, size, nxt) if size else None
+
+    def take_over(self, me: int, fh: Any, gone: Callable[[], bool] | None = None) -> tuple[int, int] | None:
+        """Take over the back half of the other process's share as `me`'s new share: (its start, the line number
+        there), or None when too little is left, or the other process is `gone` before it could say where its lines
+        start."""
+        other = 1 - me
+        patience = time.monotonic() + 5.0
+        while True:
+            with self._locked():
+                nxt, end, base, base_line = self._get(other)
+                if end - nxt < self.min_steal:
+                    return None
+                if base_line >= 0:
+                    fh.seek(nxt + (end - nxt) // 2 - 1)
+                    fh.readline()
+                    start = fh.tell()
+                    if not nxt < start < end:
+                        return None
+                    self._set(other, nxt, start, base, base_line)
+                    self._set(me, start, end, start, -1)
+                    break
+            if time.monotonic() > patience or (gone is not None and gone()):  # Half.result settles a death
+                return None
+            time.sleep(0.002)  # the other process is counting the lines before its share: a few ms
+        line = base_line + count_lines(fh, base, start)
+        self.publish_line(me, line)
+        return start, line
+
+    def close(self) -> None:
+        if not self.page.closed:
+            self.page.close()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+@dataclass
+class Segment:
+    """One range of the file one process checked, into its own report records (`out`, a run.ReportBuilder)."""
+
+    start: int  # offset of its first line
+    line: int  # the number of its first line
+    out: Any
+    folder: str | None = None  # where `out` spools (None: the report's own records, the first process's first range)
+    end: int = 0  # offset after its last line, and that line's number + 1, once done
+    end_line: int = 0
+    seen: Any = None  # its shipment ids (columnar._Run.seen), once done
+    seen_ids: dict[str, int] | None = None  # and the row-wise reader's (Normaliser.seen_ids)
+    unknown: dict[str, int] | None = None  # Normaliser.unknown when it was done (to undo later ranges, see run)
+
+
+def work(shares: Shares, me: int, state: Any, fh: Any, start: int, line: int, folder: str, segments: list[Segment],
+         each: Callable[[], None] | None = None, gone: Callable[[], bool] | None = None) -> None:
+    """Check `me`'s share with `state` (a columnar._Run, whose `out` takes the first range), then take over parts of
+    the other's share as long as there are; every range checked is appended to `segments` as it starts. `gone`: whether
+    the other process has ended (Shares.take_over)."""
+    from .run import ReportBuilder
+
+    seg = Segment(start, line, state.out)
+    segments.append(seg)
+    pos = start
+    while True:
+        piece = shares.claim(me, fh, line)
+        if piece is None:
+            seg.end, seg.end_line, seg.seen, seg.seen_ids, seg.unknown = pos, line, state.seen, state.norm.seen_ids, dict(state.norm.unknown)
+            got = shares.take_over(me, fh, gone)
+            if got is None:
+                return
+            pos, line = got
+            sub = os.path.join(folder, f"{me}-{pos}")
+            os.mkdir(sub)
+            seg = Segment(pos, line, ReportBuilder(state.out.want_passed, spool_dir=sub), sub)
+            segments.append(seg)
+            state.begin(seg.out)
+            continue
+        block, size, at = piece
+        line += state.chunk(block, line, size)
+        del block, piece  # released before the next read (see columnar._chunks)
+        pos = at + size
+        if each is not None:
+            each()
+
+
 @dataclass
 class Half:
-    """The forked child checking [cut, end of file) into files under `tmp`."""
+    """The forked child checking the second share (and what it takes over) into files under `tmp`."""
 
     pid: int
     fd: int
     tmp: str
-    counter: mmap.mmap  # shared with the child: the rows it has checked so far, for the progress display
+    shares: Shares  # shared with the child
     cpus: tuple[int, int] | None = None  # the CPUs of this process and of the child (split_cpus), None when not pinned
     unpin: set[int] | None = None  # the CPUs this process may use again once the child is done
 
     def rows_done(self) -> int:
-        return int(struct.unpack_from("q", self.counter, 0)[0])
+        return self.shares.rows()
 
+    def gone(self) -> bool:
+        """Whether the child has ended (its pipe is readable when it has written its result or died)."""
+        return self.fd >= 0 and bool(select.select([self.fd], [], [], 0)[0])
     def result(self, waiting: Callable[[], None] | None = None) -> dict[str, Any] | None:
         """The child's result (see _check), or None when it died without one; `waiting` is called every half
         second until the child answers (the progress display goes on counting its rows)."""
@@ -139,8 +334,7 @@ class Half:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        if not self.counter.closed:
-            self.counter.close()
+        self.shares.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
         self._unpin()
 
@@ -160,14 +354,19 @@ class Half:
             self.unpin = None
 
 
-def fork(path: str, header: Any, body_start: int, cut: int, engine: Any, norm: Any, want_passed: bool) -> Half:
-    """Start the child for [cut, end of file); this process goes on with [body_start, cut)."""
+def fork(path: str, header: Any, body_start: int, cut: int, size: int, engine: Any, norm: Any, want_passed: bool,
+         chunk_bytes: int) -> Half:
+    """Start the child on the share [cut, size); this process goes on with [body_start, cut) (see work)."""
     tmp = tempfile.mkdtemp(prefix="checker-half-")
     # One Polars thread per process: two processes with two threads each on two cores were measured slower
     # (2026-11-21, 1 M rows: 7.9-8.1 s against 6.6-7.5 s). Set before either process imports Polars.
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
-    r, w = os.pipe()
-    counter = mmap.mmap(-1, 8)  # anonymous and shared: it stays one page for both processes after the fork
+    try:
+        shares = Shares(tmp, (body_start, cut, 2), (cut, size, -1), chunk_bytes)
+        r, w = os.pipe()
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     sys.stdout.flush()
     sys.stderr.flush()
     allowed = allowed_cpus()
@@ -179,7 +378,7 @@ def fork(path: str, header: Any, body_start: int, cut: int, engine: Any, norm: A
             os.close(r)
             if cpus is not None:
                 _pin({cpus[1]})
-            data = pickle.dumps(_check(path, header, body_start, cut, engine, norm, want_passed, tmp, counter))
+            data = pickle.dumps(_check(path, header, body_start, cut, engine, norm, want_passed, tmp, shares))
             with os.fdopen(w, "wb") as fh:
                 fh.write(data)
             code = 0
@@ -188,63 +387,85 @@ def fork(path: str, header: Any, body_start: int, cut: int, engine: Any, norm: A
     os.close(w)
     if cpus is not None:
         _pin({cpus[0]})  # before Polars starts its threads here, so they are pinned with this one
-    return Half(pid, r, tmp, counter, cpus, set(allowed) if cpus is not None else None)
+    return Half(pid, r, tmp, shares, cpus, set(allowed) if cpus is not None else None)
 
 
 def _check(path: str, header: Any, body_start: int, cut: int, engine: Any, norm: Any, want_passed: bool, tmp: str,
-           counter: mmap.mmap) -> dict[str, Any]:
-    """In the child: check [cut, end) with row numbers that continue the first half's."""
+           shares: Shares) -> dict[str, Any]:
+    """In the child: check the second share, and what it takes over, with row numbers that continue the first's."""
     from . import columnar
     from .run import ReportBuilder
 
     import polars as pl
 
-    out = ReportBuilder(want_passed, spool_dir=tmp)  # spooled straight into files this process's parent appends
+    first = os.path.join(tmp, f"1-{cut}")
+    os.mkdir(first)
+    segments: list[Segment] = []
     with open(path, "rb") as fh:
-        fh.seek(body_start)
-        lines, left = 0, cut - body_start
-        while left > 0:
-            block = fh.read(min(left, 8 << 20))
-            if not block:
-                break
-            lines += block.count(b"\n")
-            left -= len(block)
-        state = columnar._Run(pl, engine, norm, out, header)
+        line = 2 + count_lines(fh, body_start, cut)
+        shares.publish_line(1, line)
+        state = columnar._Run(pl, engine, norm, ReportBuilder(want_passed, spool_dir=first), header)
         try:
-            state.check_range(fh, 2 + lines, None, lambda: struct.pack_into("q", counter, 0, out.rows))
+            parent = os.getppid()
+            work(shares, 1, state, fh, cut, line, tmp, segments, lambda: shares.set_rows(sum(s.out.rows for s in segments)),
+                 lambda: os.getppid() != parent)
         except Exception as exc:  # noqa: BLE001 - columnar.run treats any failure alike: the row-wise engine reads the file
             return {"unsuitable": f"{type(exc).__name__}: {exc}"}
-    state.seen.write_ipc(os.path.join(tmp, "ids.arrow"))
-    return {
-        "findings": out.findings.flush(), "shipments": out.shipments.flush(),
-        "rows": out.rows, "statuses": out.statuses, "severities": out.severities, "passed": out.passed,
-        "unknown": dict(norm.unknown), "used": sorted(engine.used),
-    }
+    segments[0].folder = first
+    done = []
+    for seg in segments:
+        seg.seen.write_ipc(os.path.join(seg.folder, "ids.arrow"))
+        done.append({"start": seg.start, "folder": seg.folder, **_counts(seg.out)})
+    return {"segments": done, "unknown": dict(norm.unknown), "used": sorted(engine.used)}
 
 
-def merge(half: Half, result: dict[str, Any], out: Any, engine: Any, norm: Any) -> None:
-    """Add the child's findings, shipments and counts after this process's own (the first half's)."""
-    out.findings.extend_from(os.path.join(half.tmp, "findings"), result["findings"])
-    out.shipments.extend_from(os.path.join(half.tmp, "shipments"), result["shipments"])
-    out.rows += result["rows"]
-    for key, n in result["statuses"].items():
-        out.statuses[key] += n
-    for key, n in result["severities"].items():
-        out.severities[key] += n
-    out.passed.extend(result["passed"])
+def _counts(out: Any) -> dict[str, Any]:
+    """What merge needs of a range's ReportBuilder besides its files."""
+    return {"findings": out.findings.flush(), "shipments": out.shipments.flush(), "rows": out.rows,
+            "statuses": out.statuses, "severities": out.severities, "passed": out.passed}
+
+
+def merge(result: dict[str, Any], mine: list[Segment], out: Any, engine: Any, norm: Any) -> int:
+    """Add the other ranges' findings, shipments and counts to the first range's (`out`), in the file's order: this
+    process's later ranges (`mine[1:]`, counted into `norm` already) and the child's (`result`). The number of
+    ranges taken over."""
+    ranges = [{"start": s.start, "folder": s.folder, **_counts(s.out)} for s in mine[1:]] + result["segments"]
+    for r in sorted(ranges, key=lambda r: r["start"]):
+        out.findings.extend_from(os.path.join(r["folder"], "findings"), r["findings"])
+        out.shipments.extend_from(os.path.join(r["folder"], "shipments"), r["shipments"])
+        out.rows += r["rows"]
+        for key, n in r["statuses"].items():
+            out.statuses[key] += n
+        for key, n in r["severities"].items():
+            out.severities[key] += n
+        out.passed.extend(r["passed"])
+    for s in mine[1:]:
+        s.out.close()  # its files stay until the report is written: extend_from opened them
     for name, n in result["unknown"].items():
         norm.unknown[name] = norm.unknown.get(name, 0) + n
     for fid, vid in result["used"]:
         engine.used[(fid, vid)] = engine.policies.family(fid).version(vid)
+    return len(ranges) - 1
 
 
-def shares_ids(pl: Any, half: Half, seen: Any) -> bool:
-    """Whether a shipment id of the child's half was already used in this process's half.
+def shared_ids(pl: Any, mine: list[Segment], result: dict[str, Any]) -> bool:
+    """Whether a shipment id was used in two ranges (each range knows its own repeats only)."""
+    tables = [(s.start, s.seen) for s in mine] + [(r["start"], pl.read_ipc(os.path.join(r["folder"], "ids.arrow")))
+                                                  for r in result["segments"]]
+    tables.sort(key=lambda t: t[0])
+    known = tables[0][1]
+    for _, theirs in tables[1:]:
+        if shares_ids(pl, theirs, known):
+            return True
+        known = pl.concat([known, theirs], rechunk=False)
+    return False
 
-    Ids are compared by their 64-bit hash first (both tables keep it: columnar._Run.seen), and by text only when a
-    hash is shared: this runs after both halves, while nothing else does, and the texts cost 110 ms (500 k ids a
-    side)."""
-    theirs = pl.read_ipc(os.path.join(half.tmp, "ids.arrow"))
+
+def shares_ids(pl: Any, theirs: Any, seen: Any) -> bool:
+    """Whether an id of table `theirs` is in table `seen` (both columnar._Run.seen tables).
+
+    Ids are compared by their 64-bit hash first (both tables keep it), and by text only when a hash is shared: this
+    runs after both processes, while nothing else does, and the texts cost 110 ms (500 k ids a side)."""
     if not (theirs.height and seen.height):
         return False
     if not theirs["__h"].is_in(seen["__h"].implode()).any():

@@ -23,6 +23,7 @@ class CheckResult:
     passed: list[tuple[str, int]] = field(default_factory=list)  # shipments without findings (JUnit lists them)
     processes: int = 1  # not in the report: the same manifest gives the same report on any machine
     cpus: tuple[int, ...] | None = None  # the CPUs the processes were pinned to, one each (checker/halves.py)
+    moves: int = 0  # how many times one of the two processes took over part of the other's share
 
     def worst(self) -> str | None:
         present = [s for s, n in self.severities.items() if n and s in RANK]
@@ -47,6 +48,7 @@ class ReportBuilder:
         self.passed: list[tuple[str, int]] = []
         self.processes = 1  # 2 when the columnar path checked the file's second half in a forked process
         self.cpus: tuple[int, ...] | None = None  # then, the CPUs they were pinned to (halves.split_cpus)
+        self.moves = 0  # and how many times one took over part of the other's share (halves.Shares)
 
     def tally(self, ship: Any, found: list[Finding]) -> str:
         """Count one row-wise shipment (row, status, passed list); its status."""
@@ -132,4 +134,4 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
         "shipments": out.shipments,
         "findings": out.findings,
     }
-    return CheckResult(report, dict(out.severities), out.passed, out.processes, out.cpus)
+    return CheckResult(report, dict(out.severities), out.passed, out.processes, out.cpus, out.moves)

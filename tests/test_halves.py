@@ -65,8 +65,6 @@ def test_an_id_of_the_first_half_reused_in_the_second_is_a_duplicate(tmp_path: P
 @pytest.mark.parametrize(("theirs", "shared"), [(["S2", "S3"], False), (["S3", "S1"], True), ([], False)])
 def test_shares_ids_compares_the_ids_themselves(tmp_path: Path, theirs: list[str], shared: bool, collide: bool) -> None:
     """The hash pre-check may only save time: the answer is the exact comparison's, also when every hash is equal."""
-    import mmap
-
     import polars as pl
 
     from checker import columnar, halves
@@ -76,9 +74,7 @@ def test_shares_ids_compares_the_ids_themselves(tmp_path: Path, theirs: list[str
         h = pl.repeat(42, len(ids), dtype=pl.UInt64, eager=True) if collide else columnar._id_hash(sid)
         return pl.DataFrame({"__h": h, "__sid": sid, "__first": pl.Series(range(len(ids)), dtype=pl.Int64)})
 
-    table(theirs).write_ipc(tmp_path / "ids.arrow")
-    half = halves.Half(0, -1, str(tmp_path), mmap.mmap(-1, 8))
-    assert halves.shares_ids(pl, half, table(["S1", "S0"])) is shared
+    assert halves.shares_ids(pl, table(theirs), table(["S1", "S0"])) is shared
 
 
 @pytest.mark.parametrize("where", [100, 700], ids=["first-half", "second-half"])
@@ -195,3 +191,139 @@ def test_a_child_that_dies_without_a_result_is_replaced_by_this_process(tmp_path
     assert (got["dies"]["processes"], got["lives"]["processes"]) == (1, 2)
     assert got["dies"]["summary"] == got["lives"]["summary"] and got["dies"]["summary"]["shipments"] == 800
     assert got["dies"]["findings"] == got["lives"]["findings"]
+
+
+def _unique_ids(path: Path) -> Path:
+    """The generator repeats a few ids on neighbouring rows; where a range is taken over depends on timing, and an id
+    in two ranges makes the first process check the rest again (the test below), so these tests start without."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    seen: set[str] = set()
+    for k in range(1, len(lines)):
+        sid = lines[k].split(";")[0]
+        if sid and sid in seen:
+            lines[k] = ";".join([f"{sid}-{k}"] + lines[k].split(";")[1:])
+        seen.add(sid)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("share", ["0.05", "0.95"], ids=["first-takes-over", "second-takes-over"])
+def test_a_process_that_runs_out_takes_over_part_of_the_others_share(tmp_path: Path, share: str) -> None:
+    """One process's share made 5 % of the file: it takes over ranges of the other's (the first process ranges after
+    the second's own, the second ranges before it), and the report is still the one process's, row for row."""
+    path = _unique_ids(generated.manifest(tmp_path, 800, seed=5, violation_share=0.3))
+    small = {"CHECKER_CHUNK_BYTES": "8192", "CHECKER_STEAL_MIN_BYTES": "2"}
+    split, err = _check(path, tmp_path / "split.json", "columnar", CHECKER_SPLIT_SHARE=share, **small)
+    assert "in 2 processes (one took over part of the other's share" in err, err
+    one, _ = _check(path, tmp_path / "one.json", "columnar", CHECKER_PROCESSES="1", **small)
+    rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
+    _same(split, one)
+    _same(split, rowwise)
+
+
+@pytest.mark.parametrize(("share", "first", "again"), [("0.05", 300, 700), ("0.95", 500, 790)],
+                         ids=["taken-after-own", "taken-before-own"])
+def test_an_id_used_in_two_ranges_is_a_duplicate_after_a_take_over(tmp_path: Path, share: str, first: int,
+                                                                   again: int) -> None:
+    """Each range knows only its own ids; an id in two of them makes this process check all after its first range
+    again, so the later row is the duplicate, as in one process."""
+    path = _unique_ids(generated.manifest(tmp_path, 800, seed=5, violation_share=0.3))
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[again - 1] = ";".join([lines[first - 1].split(";")[0]] + lines[again - 1].split(";")[1:])
+    path.write_text("\n".join(lines), encoding="utf-8")
+    small = {"CHECKER_CHUNK_BYTES": "8192", "CHECKER_STEAL_MIN_BYTES": "2", "CHECKER_SPLIT_SHARE": share}
+    split, err = _check(path, tmp_path / "split.json", "columnar", **small)
+    rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
+    assert "in 2 processes" not in err
+    _same(split, rowwise)
+    assert [f["row"] for f in split["findings"] if f["rule_id"] == "input-duplicate-id"] == [again]
+
+
+def _lines_file(tmp_path: Path, n: int = 400) -> tuple[Path, bytes]:
+    body = b"".join(b"row %d %s\n" % (k, b"x" * (k % 37)) for k in range(n))
+    path = tmp_path / "m.csv"
+    path.write_bytes(b"header\n" + body)
+    return path, body
+
+
+def test_shares_hand_out_every_line_once_with_its_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two processes' claims and take-overs, played in one process: whatever the order, every line is checked
+    once, in pieces of whole lines, each numbered as in the file."""
+    from checker import halves
+
+    monkeypatch.setenv("CHECKER_STEAL_MIN_BYTES", "2")
+    path, body = _lines_file(tmp_path)
+    start, size = len(b"header\n"), len(b"header\n") + len(body)
+    cut = start + len(body) // 5
+    shares = halves.Shares(str(tmp_path), (start, cut, 2), (cut, size, -1), chunk_bytes=300)
+    with open(path, "rb") as fh:
+        shares.publish_line(1, 2 + halves.count_lines(fh, start, cut))
+        got: list[tuple[int, int, bytes]] = []  # (offset, first line number, the piece's lines)
+        line = {0: 2, 1: shares._get(1)[3]}
+        turn, done, moves = 0, set(), 0
+        while len(done) < 2:
+            me = 0 if turn % 3 else 1  # the first process runs twice as fast
+            turn += 1
+            if me in done:
+                continue
+            piece = shares.claim(me, fh, line[me])
+            if piece is None:
+                taken = shares.take_over(me, fh)
+                if taken is None:
+                    done.add(me)
+                else:
+                    line[me] = taken[1]
+                    moves += 1
+                continue
+            block, n, at = piece
+            assert block[:n].endswith(b"\n") and (n == len(block) or b"\n" not in block[n:])
+            got.append((at, line[me], block[:n]))
+            line[me] += block[:n].count(b"\n")
+    shares.close()
+    assert moves >= 2, moves  # the first process ran out first (a fifth of the file) and came back for more
+    got.sort()
+    assert b"".join(p for _, _, p in got) == body
+    for at, first, piece in got:
+        assert first == 2 + body[:at - start].count(b"\n")
+        assert piece.startswith(b"row %d " % (first - 2))
+
+
+def test_a_take_over_while_the_owner_reads_cuts_its_block_at_the_new_end(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The owner reads its next block unlocked; a take-over in the meantime moves its end back, and the claim keeps
+    only the bytes before it, which are whole lines."""
+    from checker import halves
+
+    monkeypatch.setenv("CHECKER_STEAL_MIN_BYTES", "2")
+    path, body = _lines_file(tmp_path)
+    start, size = len(b"header\n"), len(b"header\n") + len(body)
+    shares = halves.Shares(str(tmp_path), (start, size, 2), (size, size, -1), chunk_bytes=1 << 20)
+    with open(path, "rb") as owner, open(path, "rb") as other:
+        real_read = owner.read
+
+        def read_and_be_robbed(n: int = -1) -> bytes:
+            taken.append(shares.take_over(1, other))
+            return real_read(n)
+
+        taken: list[Any] = []
+        owner.read = read_and_be_robbed  # type: ignore[method-assign]
+        block, n, at = shares.claim(0, owner, 2)
+        taken_start, taken_line = taken[0]
+    shares.close()
+    assert at == start and start < taken_start < size
+    assert block[:n] == body[:taken_start - start] and len(block) == n
+    assert taken_line == 2 + block.count(b"\n")
+    assert body[taken_start - start:].startswith(b"row %d " % (taken_line - 2))
+
+
+def test_too_little_left_is_not_taken_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker import halves
+
+    monkeypatch.setenv("CHECKER_STEAL_MIN_BYTES", "1000")
+    path, body = _lines_file(tmp_path)
+    start, size = len(b"header\n"), len(b"header\n") + len(body)
+    shares = halves.Shares(str(tmp_path), (start, size - 999, 2), (size - 999, size, 300), chunk_bytes=1 << 20)
+    with open(path, "rb") as fh:
+        assert shares.take_over(0, fh) is None  # 999 bytes left of the other's share
+        assert shares.take_over(1, fh) is not None  # the first's is long
+    shares.close()
