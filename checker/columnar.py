@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from . import fastexplain, fastpath, halves
 from .engine import Engine
-from .findings import input_finding, shipment_record
+from .findings import input_finding, shipment_record, status_of
 from .kinds import KINDS
 from .manifest import _KNOWN_COUNTRIES, Normaliser, _delimiter, csv_dialect, utf8_prefix
 from .manifest_columns import aliases, columns, currency_field_of, value_type
@@ -304,6 +304,9 @@ class _Run:
         self.norm.decimal_comma = self.decimal_comma
         # Every valid shipment id of the chunks checked so far, with its 64-bit hash and the row that used it first.
         self.seen = pl.DataFrame(schema={"__h": pl.UInt64, "__sid": pl.String, "__first": pl.Int64})
+        # The rows that repeat an id of this range (after its first row), as (__row, __sid) tables per chunk: when the
+        # id turns out to be used in an earlier range too, their findings are rewritten (halves.cross_duplicates).
+        self.repeats: list[Any] = []
         self.verdicts: dict[tuple[str, str], tuple[bool, Any, tuple[str, str, str]]] = {}
         self.plans: dict[tuple[Any, ...], fastexplain.Plan | None] = {}
         self.screened = fastpath.Screened()  # contents texts -> keyword categories (fastpath.Frame.texts_hitting)
@@ -318,6 +321,7 @@ class _Run:
         shipment id is known before it. Whether an id is used in two ranges is settled after all ranges."""
         self.out = out
         self.seen = self.seen.head(0)
+        self.repeats = []
         self.norm.seen_ids = {}
 
     # ---- one chunk --------------------------------------------------------------------------
@@ -411,6 +415,29 @@ class _Run:
         conv = pl.DataFrame([cols[c] for c in names])  # by column, not select(): a select rechunks every column (~20 ms a chunk)
         unsure_df = pl.DataFrame([cols[f"__u:{c}"].alias(c) for c in names])
         return raw, short, rows, blank, conv, unsure_df, set(names), same, separators
+
+    def reevaluate(self, line: bytes, row: int, sid: str, first: int) -> tuple[list[str], list[str], str, str | None]:
+        """The records of manifest line `line` (row number `row`) whose shipment id `sid` was first used on row `first`, by
+        the row-wise engine, as the fast path gives them for a row it cannot take (process, step 6): (finding lines,
+        their severities, status, shipment line or None). For rows whose id another range used first
+        (halves.cross_duplicates); nothing of the run's state changes."""
+        raw, short = self.parse(line, row)[:2]
+        rec = dict(zip(raw.columns, raw.row(0)))
+        if 0 in short:
+            rec["__missing_cells__"] = short[0]
+        norm = self.norm
+        seen_ids, unknown = norm.seen_ids, norm.unknown
+        norm.seen_ids, norm.unknown = {sid: first}, {}
+        try:
+            ship, input_findings = norm.shipment(row, rec)
+        finally:
+            norm.seen_ids, norm.unknown = seen_ids, unknown
+        ev = self.engine.evaluate(ship)
+        found = input_findings + ev.findings
+        status = status_of(found)
+        ship_line = dumps(shipment_record(ship.shipment_id, ship.row, status, ev.policy, ship.get("destination_country"),
+                                          found)) if found else None
+        return [dumps(f.to_dict()) for f in found], [f.severity for f in found], status, ship_line
 
     def _few_values(self, cells: Any, canon: str) -> Any:
         """The distinct cells of a column worth converting once per distinct value, or None to convert every cell.
@@ -599,6 +626,7 @@ class _Run:
         first = pl.concat([known, firsts.filter(pl.col("__sid").is_in(again["__sid"].implode()))
                            .join(known, on="__sid", how="anti").select("__sid", pl.col("__row").alias("__first"))])
         again = again.join(first, on="__sid", how="left")
+        self.repeats.append(again.select("__row", "__sid"))
         first_of = pl.repeat(None, n, dtype=pl.Int64, eager=True).scatter(again["__i"], again["__first"])
         return first_of, pl.repeat(False, n, eager=True).scatter(again["__i"], True)
 
@@ -1016,12 +1044,13 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
                 result = half.result(report if progress is not None else None)
                 if result is not None and "unsuitable" in result:
                     raise Unsuitable(result["unsuitable"])
-                if result is not None and not halves.shared_ids(pl, mine, result):
-                    out.moves = halves.merge(result, mine, out, engine, norm)
-                    out.processes, out.cpus = 2, half.cpus
+                todo = halves.ranges(pl, mine, result) if result is not None else None
+                if todo is not None and halves.settle_ids(pl, state, fh, todo):
+                    halves.merge(todo, mine, result, out, engine, norm)
+                    out.processes, out.cpus, out.moves = 2, half.cpus, len(todo) - 2
                     del mine[1:]
                     report()
-                else:  # the child died, or two ranges share an id: all after this process's first range is checked here
+                else:  # the child died, or many rows repeat ids of other ranges: all after this process's first range is checked here
                     first = mine[0]
                     for s in mine[1:]:
                         s.out.close()

@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 import os
+import re
 import tempfile
 from typing import IO, Any, Iterable, Iterator
 
@@ -221,3 +222,75 @@ def _boundary(block: bytes) -> int:
     lead = block[i]
     need = 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
     return len(block) if i + need <= len(block) else i
+
+
+_ROW = re.compile(rb',"row":(\d+),')
+
+
+def row_span(path: str, row: int) -> tuple[int, int, list[bytes]]:
+    """Where the records of manifest row `row` are in spool file `path` (records in row order, as every spool of a
+    run is): (start, end, their lines without separators). start == end, the place they would go, when it has none.
+    A binary search over the file's bytes, so a patch of a few rows does not read a 100 MB spool."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+
+        def line_from(pos: int) -> tuple[int, bytes]:
+            """The first line starting at or after `pos`: (its start, its bytes with the newline; b"" at the end)."""
+            fh.seek(max(0, pos - 1))
+            if pos > 0:
+                fh.readline()  # to the end of the line that holds pos - 1
+            return fh.tell(), fh.readline()
+
+        def row_of(line: bytes) -> int:
+            m = _ROW.search(line)
+            if m is None:
+                raise ValueError(f"{path}: a record without a row number")
+            return int(m.group(1))
+
+        # lo: a line start with only earlier rows before it; the first line from hi on is of `row` or a later one.
+        lo, hi = 0, size
+        while hi - lo > 4096:
+            mid = (lo + hi) // 2
+            start, line = line_from(mid)
+            if not line or row_of(line) >= row:
+                hi = mid
+            else:
+                lo = start + len(line)
+        fh.seek(lo)
+        start, line = lo, fh.readline()
+        while line and row_of(line) < row:  # the last few kB, line by line
+            start += len(line)
+            line = fh.readline()
+        end, lines = start, []
+        while line and row_of(line) == row:
+            lines.append(line[:-len(_SEP)] if line.endswith(_SEP) else line.rstrip(b"\n"))
+            end += len(line)
+            line = fh.readline()
+    return start, end, lines
+
+
+def patched(path: str, patches: list[tuple[int, int, bytes]], into: str) -> None:
+    """Write spool `path` to `into` with each (start, end, records) of `patches` (sorted, not overlapping) put in place
+    of its bytes; `records` are whole lines with their separators."""
+    with open(path, "rb") as src, open(into, "wb", buffering=0) as dst:  # unbuffered: sendfile moves its offset
+        size = os.fstat(src.fileno()).st_size
+        pos = 0
+        for start, end, records in [*patches, (size, size, b"")]:
+            while pos < start:  # the bytes up to the patch, in the kernel where it can
+                try:
+                    sent = os.sendfile(dst.fileno(), src.fileno(), pos, start - pos)
+                except (AttributeError, OSError):
+                    sent = 0
+                if not sent:
+                    src.seek(pos)
+                    block = src.read(min(start - pos, 8 << 20))
+                    dst.write(block)
+                    sent = len(block)
+                pos += sent
+            dst.write(records)
+            pos = end
+
+
+def records(lines: list[str]) -> bytes:
+    """Serialised records as a spool holds them (each followed by its separator)."""
+    return b"".join(line.encode("utf-8") + _SEP for line in lines)

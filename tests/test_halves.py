@@ -47,18 +47,47 @@ def test_two_halves_give_the_report_of_one_process(tmp_path: Path) -> None:
     assert split["summary"]["shipments"] == 800 and split["findings"][-1]["row"] > 700  # the second half is in it
 
 
-def test_an_id_of_the_first_half_reused_in_the_second_is_a_duplicate(tmp_path: Path) -> None:
-    """Only the whole file knows it: the first process checks the second half itself, with the first half's ids."""
-    path = generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
+def _reuse(path: Path, pairs: list[tuple[int, int]]) -> None:
+    """Give line `later` (1-based, the header is line 1) the shipment id of line `first`, for each pair."""
     lines = path.read_text(encoding="utf-8").split("\n")
-    first_id = lines[3].split(";")[0]
-    lines[700] = ";".join([first_id] + lines[700].split(";")[1:])
+    for first, later in pairs:
+        lines[later - 1] = ";".join([lines[first - 1].split(";")[0]] + lines[later - 1].split(";")[1:])
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_ids_of_the_first_half_reused_in_the_second_are_duplicates(tmp_path: Path) -> None:
+    """Only the whole file knows it. The rows of the second half whose id the first half used are checked again,
+    and their records replace the child's: a row the child found clean (a shipment record appears), a row with
+    findings of its own (the duplicate goes before them), and a repeat inside the second half (its finding named the
+    second half's first use, now the first half's row). The two processes stay two."""
+    path = _unique_ids(generated.manifest(tmp_path, 800, seed=5, violation_share=0.3))
+    before, _ = _check(path, tmp_path / "before.json", "rowwise")
+    flagged = {f["row"] for f in before["findings"]}
+    clean = next(r for r in range(650, 790) if r not in flagged)
+    busy = next(r for r in range(650, 790) if r not in (clean, clean + 1) and
+                sum(f["row"] == r and f["kind"] != "input" for f in before["findings"]) >= 2)
+    _reuse(path, [(4, clean), (4, busy), (30, busy + 1 if busy + 1 != clean else busy + 2)])
+    split, err = _check(path, tmp_path / "split.json", "columnar")
+    rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
+    assert "in 2 processes" in err
+    _same(split, rowwise)
+    dup = {f["row"]: f["message"] for f in split["findings"] if f["rule_id"] == "input-duplicate-id"}
+    assert dup[clean].endswith("was already used on row 4") and dup[max(clean, busy)].endswith("row 4")
+    assert any(s["row"] == clean and s["status"] == "failed" for s in split["shipments"])
+    mine = [f for f in split["findings"] if f["row"] == busy]
+    assert mine[0]["rule_id"] == "input-duplicate-id" and len(mine) >= 3
+
+
+def test_many_ids_reused_across_the_halves_check_the_second_half_again(tmp_path: Path) -> None:
+    """A file that is two copies of one batch: every id of the second half repeats one of the first, too many rows
+    to check again one by one, so the first process checks the second half itself, with the first half's ids."""
+    path = _unique_ids(generated.manifest(tmp_path, 800, seed=5, violation_share=0.3))
+    _reuse(path, [(k, 400 + k) for k in range(2, 400)])
     split, err = _check(path, tmp_path / "split.json", "columnar")
     rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
     assert "in 2 processes" not in err
     _same(split, rowwise)
-    assert any(f["rule_id"] == "input-duplicate-id" and f["row"] == 701 for f in split["findings"])
+    assert sum(f["rule_id"] == "input-duplicate-id" for f in split["findings"]) == 398
 
 
 @pytest.mark.parametrize("collide", [False, True], ids=["hashes", "hashes-collide"])
@@ -109,9 +138,7 @@ def test_progress_counts_the_rows_of_both_processes_once(tmp_path: Path, reuse_i
     """The display used to stop at the first half's rows; a child whose work is dropped must not be counted twice."""
     path = generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
     if reuse_id:
-        lines = path.read_text(encoding="utf-8").split("\n")
-        lines[700] = ";".join([lines[3].split(";")[0]] + lines[700].split(";")[1:])
-        path.write_text("\n".join(lines), encoding="utf-8")
+        _reuse(path, [(k, 400 + k) for k in range(2, 400)])
     done = subprocess.run([sys.executable, "-c", _PROGRESS, str(path)], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "CHECKER_SPLIT_MIN_BYTES": "1"})
     assert done.returncode == 0, done.stderr
@@ -225,8 +252,8 @@ def test_a_process_that_runs_out_takes_over_part_of_the_others_share(tmp_path: P
                          ids=["taken-after-own", "taken-before-own"])
 def test_an_id_used_in_two_ranges_is_a_duplicate_after_a_take_over(tmp_path: Path, share: str, first: int,
                                                                    again: int) -> None:
-    """Each range knows only its own ids; an id in two of them makes this process check all after its first range
-    again, so the later row is the duplicate, as in one process."""
+    """Each range knows only its own ids; the later row of an id used in two ranges is checked again, so it is the
+    duplicate, as in one process, also where the child checked the later range before the earlier."""
     path = _unique_ids(generated.manifest(tmp_path, 800, seed=5, violation_share=0.3))
     lines = path.read_text(encoding="utf-8").split("\n")
     lines[again - 1] = ";".join([lines[first - 1].split(";")[0]] + lines[again - 1].split(";")[1:])
@@ -234,7 +261,7 @@ def test_an_id_used_in_two_ranges_is_a_duplicate_after_a_take_over(tmp_path: Pat
     small = {"CHECKER_CHUNK_BYTES": "8192", "CHECKER_STEAL_MIN_BYTES": "2", "CHECKER_SPLIT_SHARE": share}
     split, err = _check(path, tmp_path / "split.json", "columnar", **small)
     rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
-    assert "in 2 processes" not in err
+    assert "in 2 processes (one took over" in err
     _same(split, rowwise)
     assert [f["row"] for f in split["findings"] if f["rule_id"] == "input-duplicate-id"] == [again]
 

@@ -73,3 +73,40 @@ def test_a_log_spooled_into_a_file_is_appended_whole(tmp_path: Path, monkeypatch
     assert len(log) == 501 and list(log) == RECORDS + [RECORDS[0]]
     _assert_written(log, tmp_path, RECORDS + [RECORDS[0]])
     log.close()
+
+
+def test_row_span_finds_a_rows_records_or_where_they_would_go(tmp_path) -> None:
+    """Binary search over a spool of records in row order: every row's lines, and for a row without any the place
+    between its neighbours; an id that looks like a row number inside its text does not mislead it."""
+    import json as _json
+
+    from checker import recordlog
+
+    log = recordlog.RecordLog(str(tmp_path / "spool"))
+    want: dict[int, list[bytes]] = {}
+    for row in range(2, 3000):
+        if row % 7 == 0:
+            continue  # a clean row: no record
+        for k in range(row % 3 + 1):
+            line = _json.dumps({"shipment_id": f'S,"row":{row + 1},x', "row": row, "k": k, "pad": "x" * (row % 50)},
+                               separators=(",", ":"))
+            log.append_lines([line])
+            want.setdefault(row, []).append(line.encode())
+    log.flush()
+    data = (tmp_path / "spool").read_bytes()
+    for row in [2, 3, 7, 8, 700, 1400, 2996, 2999, 3000, 5000]:
+        start, end, lines = recordlog.row_span(str(tmp_path / "spool"), row)
+        assert lines == want.get(row, [])
+        assert data[start:end] == b"".join(x + b",\n" for x in lines)
+        before = [r for r in want if r < row]
+        assert start == sum(len(x) + 2 for r in before for x in want[r])
+    log.close()
+
+
+def test_patched_puts_records_in_place_of_others(tmp_path) -> None:
+    from checker import recordlog
+
+    src = tmp_path / "spool"
+    src.write_bytes(b"a,\nbb,\nccc,\n")
+    recordlog.patched(str(src), [(0, 3, b""), (7, 7, recordlog.records(["x", "y"])), (12, 12, b"z,\n")], str(tmp_path / "out"))
+    assert (tmp_path / "out").read_bytes() == b"bb,\nx,\ny,\nccc,\nz,\n"
