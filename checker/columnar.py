@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from . import fastexplain, fastpath, halves
+from . import fastexplain, fastpath, halves, ranges, shares
 from .engine import Engine
 from .findings import input_finding, shipment_record, status_of
 from .kinds import KINDS
@@ -305,7 +305,7 @@ class _Run:
         # Every valid shipment id of the chunks checked so far, with its 64-bit hash and the row that used it first.
         self.seen = pl.DataFrame(schema={"__h": pl.UInt64, "__sid": pl.String, "__first": pl.Int64})
         # The rows that repeat an id of this range (after its first row), as (__row, __sid) tables per chunk: when the
-        # id turns out to be used in an earlier range too, their findings are rewritten (halves.cross_duplicates).
+        # id turns out to be used in an earlier range too, their findings are rewritten (ranges.settle_ids).
         self.repeats: list[Any] = []
         self.verdicts: dict[tuple[str, str], tuple[bool, Any, tuple[str, str, str]]] = {}
         self.plans: dict[tuple[Any, ...], fastexplain.Plan | None] = {}
@@ -317,7 +317,7 @@ class _Run:
         self.cuts: dict[int, tuple[Any, list[str], list[str]]] = {}  # id(compiled rule) -> its finding's JSON, cut (_evaluate)
 
     def begin(self, out: Any) -> None:
-        """Check a range further on in the file into `out` (checker/halves.py), as if it were a file of its own: no
+        """Check a range further on in the file into `out` (checker/shares.py), as if it were a file of its own: no
         shipment id is known before it. Whether an id is used in two ranges is settled after all ranges."""
         self.out = out
         self.seen = self.seen.head(0)
@@ -420,7 +420,7 @@ class _Run:
         """The records of manifest line `line` (row number `row`) whose shipment id `sid` was first used on row `first`, by
         the row-wise engine, as the fast path gives them for a row it cannot take (process, step 6): (finding lines,
         their severities, status, shipment line or None). For rows whose id another range used first
-        (halves.cross_duplicates); nothing of the run's state changes."""
+        (ranges.settle_ids); nothing of the run's state changes."""
         raw, short = self.parse(line, row)[:2]
         rec = dict(zip(raw.columns, raw.row(0)))
         if 0 in short:
@@ -1030,7 +1030,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
             import polars as pl
 
             state = _Run(pl, engine, norm, out, header)
-            mine: list[halves.Segment] = []  # the ranges this process checked, the first into `out`
+            mine: list[shares.Segment] = []  # the ranges this process checked, the first into `out`
 
             def report() -> None:
                 if progress is not None:
@@ -1040,13 +1040,13 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
             if half is None:
                 state.check_range(fh, 2, None, report)
             else:
-                halves.work(half.shares, 0, state, fh, body_start, 2, half.tmp, mine, report, half.gone)
+                shares.work(half.shares, 0, state, fh, body_start, 2, half.tmp, mine, report, half.gone)
                 result = half.result(report if progress is not None else None)
                 if result is not None and "unsuitable" in result:
                     raise Unsuitable(result["unsuitable"])
-                todo = halves.ranges(pl, mine, result) if result is not None else None
-                if todo is not None and halves.settle_ids(pl, state, fh, todo):
-                    halves.merge(todo, mine, result, out, engine, norm)
+                todo = ranges.ranges(pl, mine, result) if result is not None else None
+                if todo is not None and ranges.settle_ids(pl, state, fh, todo):
+                    ranges.merge(todo, mine, result, out, engine, norm)
                     out.processes, out.cpus, out.moves = 2, half.cpus, len(todo) - 2
                     del mine[1:]
                     report()

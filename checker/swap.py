@@ -3,7 +3,7 @@
 Why not only `os.replace`: on ext4 (the default `auto_da_alloc` mount option) a rename *over an existing file* makes
 the kernel allocate and start writing back every delayed block of the new file inside the rename call, so the caller
 waits for the whole report to be queued for the disk: 130-160 ms for a 268 MB report on this project's VM, on the
-critical path of every large run that overwrites its previous report (2026-11-23, `bench/RESULTS.md`). Exchanging the
+critical path of every large run that overwrites its previous report (2026-11-22, `bench/RESULTS.md`). Exchanging the
 two names (`renameat2(RENAME_EXCHANGE)`) is just as atomic for a reader, who sees the old report or the new one and
 never neither, and leaves the new file's pages to the kernel's usual writeback; the old report, now under the
 temporary name, is then removed. Neither path makes the report durable across a power cut (that would take an fsync

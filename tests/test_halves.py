@@ -96,14 +96,14 @@ def test_shares_ids_compares_the_ids_themselves(tmp_path: Path, theirs: list[str
     """The hash pre-check may only save time: the answer is the exact comparison's, also when every hash is equal."""
     import polars as pl
 
-    from checker import columnar, halves
+    from checker import columnar, ranges
 
     def table(ids: list[str]) -> pl.DataFrame:
         sid = pl.Series("__sid", ids, dtype=pl.String)
         h = pl.repeat(42, len(ids), dtype=pl.UInt64, eager=True) if collide else columnar._id_hash(sid)
         return pl.DataFrame({"__h": h, "__sid": sid, "__first": pl.Series(range(len(ids)), dtype=pl.Int64)})
 
-    assert halves.shares_ids(pl, table(theirs), table(["S1", "S0"])) is shared
+    assert ranges.shares_ids(pl, table(theirs), table(["S1", "S0"])) is shared
 
 
 @pytest.mark.parametrize("where", [100, 700], ids=["first-half", "second-half"])
@@ -276,15 +276,15 @@ def _lines_file(tmp_path: Path, n: int = 400) -> tuple[Path, bytes]:
 def test_shares_hand_out_every_line_once_with_its_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The two processes' claims and take-overs, played in one process: whatever the order, every line is checked
     once, in pieces of whole lines, each numbered as in the file."""
-    from checker import halves
+    from checker.shares import Shares, count_lines
 
     monkeypatch.setenv("CHECKER_STEAL_MIN_BYTES", "2")
     path, body = _lines_file(tmp_path)
     start, size = len(b"header\n"), len(b"header\n") + len(body)
     cut = start + len(body) // 5
-    shares = halves.Shares(str(tmp_path), (start, cut, 2), (cut, size, -1), chunk_bytes=300)
+    shares = Shares(str(tmp_path), (start, cut, 2), (cut, size, -1), chunk_bytes=300)
     with open(path, "rb") as fh:
-        shares.publish_line(1, 2 + halves.count_lines(fh, start, cut))
+        shares.publish_line(1, 2 + count_lines(fh, start, cut))
         got: list[tuple[int, int, bytes]] = []  # (offset, first line number, the piece's lines)
         line = {0: 2, 1: shares._get(1)[3]}
         turn, done, moves = 0, set(), 0
@@ -319,12 +319,12 @@ def test_a_take_over_while_the_owner_reads_cuts_its_block_at_the_new_end(tmp_pat
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The owner reads its next block unlocked; a take-over in the meantime moves its end back, and the claim keeps
     only the bytes before it, which are whole lines."""
-    from checker import halves
+    from checker.shares import Shares
 
     monkeypatch.setenv("CHECKER_STEAL_MIN_BYTES", "2")
     path, body = _lines_file(tmp_path)
     start, size = len(b"header\n"), len(b"header\n") + len(body)
-    shares = halves.Shares(str(tmp_path), (start, size, 2), (size, size, -1), chunk_bytes=1 << 20)
+    shares = Shares(str(tmp_path), (start, size, 2), (size, size, -1), chunk_bytes=1 << 20)
     with open(path, "rb") as owner, open(path, "rb") as other:
         real_read = owner.read
 
@@ -344,12 +344,12 @@ def test_a_take_over_while_the_owner_reads_cuts_its_block_at_the_new_end(tmp_pat
 
 
 def test_too_little_left_is_not_taken_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from checker import halves
+    from checker.shares import Shares
 
     monkeypatch.setenv("CHECKER_STEAL_MIN_BYTES", "1000")
     path, body = _lines_file(tmp_path)
     start, size = len(b"header\n"), len(b"header\n") + len(body)
-    shares = halves.Shares(str(tmp_path), (start, size - 999, 2), (size - 999, size, 300), chunk_bytes=1 << 20)
+    shares = Shares(str(tmp_path), (start, size - 999, 2), (size - 999, size, 300), chunk_bytes=1 << 20)
     with open(path, "rb") as fh:
         assert shares.take_over(0, fh) is None  # 999 bytes left of the other's share
         assert shares.take_over(1, fh) is not None  # the first's is long
