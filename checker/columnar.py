@@ -416,28 +416,32 @@ class _Run:
         unsure_df = pl.DataFrame([cols[f"__u:{c}"].alias(c) for c in names])
         return raw, short, rows, blank, conv, unsure_df, set(names), same, separators
 
-    def reevaluate(self, line: bytes, row: int, sid: str, first: int) -> tuple[list[str], list[str], str, str | None]:
-        """The records of manifest line `line` (row number `row`) whose shipment id `sid` was first used on row `first`, by
-        the row-wise engine, as the fast path gives them for a row it cannot take (process, step 6): (finding lines,
-        their severities, status, shipment line or None). For rows whose id another range used first
-        (ranges.settle_ids); nothing of the run's state changes."""
-        raw, short = self.parse(line, row)[:2]
-        rec = dict(zip(raw.columns, raw.row(0)))
-        if 0 in short:
-            rec["__missing_cells__"] = short[0]
+    def reevaluate(self, items: list[tuple[bytes, int, str, int]]) -> list[tuple[list[str], list[str], str, str | None]]:
+        """The records of manifest lines whose shipment id was first used on an earlier row, by the row-wise engine, as
+        the fast path gives them for a row it cannot take (process, step 6). `items`: (line with its line end, row
+        number, shipment id, the row that used it first). Per item: (finding lines, their severities, status,
+        shipment line or None). For rows whose id another range used first (ranges.settle_ids); the lines are read in
+        one block, and nothing of the run's state changes."""
+        raw, short = self.parse(b"".join(item[0] for item in items), items[0][1])[:2]
         norm = self.norm
         seen_ids, unknown = norm.seen_ids, norm.unknown
-        norm.seen_ids, norm.unknown = {sid: first}, {}
+        out = []
         try:
-            ship, input_findings = norm.shipment(row, rec)
+            for i, (_, row, sid, first) in enumerate(items):
+                rec = dict(zip(raw.columns, raw.row(i)))
+                if i in short:
+                    rec["__missing_cells__"] = short[i]
+                norm.seen_ids, norm.unknown = {sid: first}, {}
+                ship, input_findings = norm.shipment(row, rec)
+                ev = self.engine.evaluate(ship)
+                found = input_findings + ev.findings
+                status = status_of(found)
+                ship_line = dumps(shipment_record(ship.shipment_id, ship.row, status, ev.policy,
+                                                  ship.get("destination_country"), found)) if found else None
+                out.append(([dumps(f.to_dict()) for f in found], [f.severity for f in found], status, ship_line))
         finally:
             norm.seen_ids, norm.unknown = seen_ids, unknown
-        ev = self.engine.evaluate(ship)
-        found = input_findings + ev.findings
-        status = status_of(found)
-        ship_line = dumps(shipment_record(ship.shipment_id, ship.row, status, ev.policy, ship.get("destination_country"),
-                                          found)) if found else None
-        return [dumps(f.to_dict()) for f in found], [f.severity for f in found], status, ship_line
+        return out
 
     def _few_values(self, cells: Any, canon: str) -> Any:
         """The distinct cells of a column worth converting once per distinct value, or None to convert every cell.

@@ -167,7 +167,7 @@ class Segment:
     end_line: int = 0
     seen: Any = None  # its shipment ids (columnar._Run.seen), once done
     repeats: Any = None  # and the rows that repeat one of them (columnar._Run.repeats, one table)
-    chunks: list[tuple[int, int]] = field(default_factory=list)  # (offset, line number) of each chunk's first line
+    chunks: list[tuple[int, int, int]] = field(default_factory=list)  # (offset, first line's number, bytes) a chunk
     seen_ids: dict[str, int] | None = None  # and the row-wise reader's (Normaliser.seen_ids)
     unknown: dict[str, int] | None = None  # Normaliser.unknown when it was done (to undo later ranges, see run)
 
@@ -198,7 +198,7 @@ def work(shares: Shares, me: int, state: Any, fh: Any, start: int, line: int, fo
             state.begin(seg.out)
             continue
         block, size, at = piece
-        seg.chunks.append((at, line))
+        seg.chunks.append((at, line, size))
         line += state.chunk(block, line, size)
         del block, piece  # released before the next read (see columnar._chunks)
         pos = at + size

@@ -78,16 +78,26 @@ def test_ids_of_the_first_half_reused_in_the_second_are_duplicates(tmp_path: Pat
     assert mine[0]["rule_id"] == "input-duplicate-id" and len(mine) >= 3
 
 
+def _two_copies(tmp_path: Path) -> Path:
+    """A file that is two copies of one batch's ids: each of the last 2,200 rows repeats the id of one of the first
+    2,200, more rows than ranges.PATCH_MAX_ROWS."""
+    from checker.ranges import PATCH_MAX_ROWS
+
+    path = _unique_ids(generated.manifest(tmp_path, 4400, seed=5, violation_share=0.3))
+    _reuse(path, [(k, 2200 + k) for k in range(2, 2202)])
+    assert 2200 > PATCH_MAX_ROWS
+    return path
+
+
 def test_many_ids_reused_across_the_halves_check_the_second_half_again(tmp_path: Path) -> None:
-    """A file that is two copies of one batch: every id of the second half repeats one of the first, too many rows
-    to check again one by one, so the first process checks the second half itself, with the first half's ids."""
-    path = _unique_ids(generated.manifest(tmp_path, 800, seed=5, violation_share=0.3))
-    _reuse(path, [(k, 400 + k) for k in range(2, 400)])
+    """Every id of the second half repeats one of the first: too many rows to check again one by one, so the first
+    process checks the second half itself, with the first half's ids."""
+    path = _two_copies(tmp_path)
     split, err = _check(path, tmp_path / "split.json", "columnar")
     rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
     assert "in 2 processes" not in err
     _same(split, rowwise)
-    assert sum(f["rule_id"] == "input-duplicate-id" for f in split["findings"]) == 398
+    assert sum(f["rule_id"] == "input-duplicate-id" for f in split["findings"]) == 2200
 
 
 @pytest.mark.parametrize("collide", [False, True], ids=["hashes", "hashes-collide"])
@@ -136,17 +146,16 @@ print(json.dumps({"seen": seen, "processes": result.processes}))
 @pytest.mark.parametrize("reuse_id", [False, True], ids=["merged", "second-half-checked-again"])
 def test_progress_counts_the_rows_of_both_processes_once(tmp_path: Path, reuse_id: bool) -> None:
     """The display used to stop at the first half's rows; a child whose work is dropped must not be counted twice."""
-    path = generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
-    if reuse_id:
-        _reuse(path, [(k, 400 + k) for k in range(2, 400)])
+    path = _two_copies(tmp_path) if reuse_id else generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
     done = subprocess.run([sys.executable, "-c", _PROGRESS, str(path)], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "CHECKER_SPLIT_MIN_BYTES": "1"})
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
     seen = got["seen"]
     assert got["processes"] == (1 if reuse_id else 2)
-    assert seen and seen[-1] == 800
-    assert max(seen) == 800
+    rows = 4400 if reuse_id else 800
+    assert seen and seen[-1] == rows
+    assert max(seen) == rows
 
 
 @pytest.mark.parametrize(("allowed", "pinned"), [([0, 1], (0, 1)), ([2, 5], (2, 5)), ([0], None), ([0, 1, 2, 3], None)])
