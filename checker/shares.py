@@ -125,6 +125,8 @@ class Shares:
         there), or None when too little is left, or the other process is `gone` before it could say where its lines
         start."""
         other = 1 - me
+        if gone is not None and gone():  # ended (then its share is done) or died (then Half.result settles it)
+            return None
         patience = time.monotonic() + 5.0
         while True:
             with self._locked():

@@ -203,30 +203,44 @@ def test_two_allowed_cpus_get_one_process_each_and_the_first_gets_both_back(tmp_
 
 _DYING_CHILD = """
 import json, os, sys
-from checker import halves
+from checker import columnar, halves
 from checker.loader import load_policies_cached
 from checker.paths import policies_dir
 from checker.run import check_manifest
+PARENT, calls = os.getpid(), []
 if sys.argv[2] == "dies":
     halves._check = lambda *args, **kwargs: os._exit(3)  # the forked child ends without a result
+chunk = columnar._Run.chunk
+def counted(self, *args, **kwargs):
+    calls.append(1)
+    if sys.argv[2] == "dies-midway" and os.getpid() != PARENT and len(calls) == 3:
+        os._exit(3)  # the child, on its third chunk
+    return chunk(self, *args, **kwargs)
+columnar._Run.chunk = counted
 result = check_manifest(sys.argv[1], load_policies_cached(policies_dir()), family="inpost-international", version="2025-11-20",
                         engine_mode="columnar")
-print(json.dumps({"processes": result.processes, "summary": result.report["summary"],
+print(json.dumps({"processes": result.processes, "summary": result.report["summary"], "chunks": len(calls),
                   "findings": [json.loads(line) for line in result.report["findings"].lines()]}))
 """
 
 
-def test_a_child_that_dies_without_a_result_is_replaced_by_this_process(tmp_path: Path) -> None:
+@pytest.mark.parametrize("case", ["dies", "dies-midway"])
+def test_a_child_that_dies_without_a_result_is_replaced_by_this_process(tmp_path: Path, case: str) -> None:
+    """The first process checks the rest itself. A child that died midway leaves most of its share unclaimed: the first
+    process must not take it over (only to check it again after the child's death is known)."""
     path = generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)
     got = {}
-    for case in ("dies", "lives"):
-        done = subprocess.run([sys.executable, "-c", _DYING_CHILD, str(path), case], capture_output=True, text=True,
-                              cwd=ROOT, env={**os.environ, "CHECKER_SPLIT_MIN_BYTES": "1"})
+    for run in (case, "lives"):
+        done = subprocess.run([sys.executable, "-c", _DYING_CHILD, str(path), run], capture_output=True, text=True,
+                              cwd=ROOT, env={**os.environ, "CHECKER_SPLIT_MIN_BYTES": "1", "CHECKER_CHUNK_BYTES": "8192",
+                                             "CHECKER_STEAL_MIN_BYTES": "2"})
         assert done.returncode == 0, done.stderr
-        got[case] = json.loads(done.stdout)
-    assert (got["dies"]["processes"], got["lives"]["processes"]) == (1, 2)
-    assert got["dies"]["summary"] == got["lives"]["summary"] and got["dies"]["summary"]["shipments"] == 800
-    assert got["dies"]["findings"] == got["lives"]["findings"]
+        got[run] = json.loads(done.stdout)
+    assert (got[case]["processes"], got["lives"]["processes"]) == (1, 2)
+    assert got[case]["summary"] == got["lives"]["summary"] and got[case]["summary"]["shipments"] == 800
+    assert got[case]["findings"] == got["lives"]["findings"]
+    chunks_in_file = path.stat().st_size // 8192 + 1
+    assert got[case]["chunks"] <= chunks_in_file + 2  # its own share, then the rest once
 
 
 def _unique_ids(path: Path) -> Path:
