@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from . import fastexplain, fastpath, halves, ranges, shares
+from . import allocators, fastexplain, fastpath, halves, ranges, shares
 from .engine import Engine
 from .findings import input_finding, shipment_record, status_of
 from .kinds import KINDS
@@ -39,11 +39,12 @@ from .recordlog import dumps
 from .shipment import DERIVED, Shipment
 
 FAST_MIN_BYTES = 2_000_000  # below this the row-wise engine is as fast as importing Polars
-# Just under glibc's largest mmap threshold (32 MiB): a block that size is taken from the heap and its pages are used
-# again by the next block, while a block of 32 MiB or more is a fresh mmap every time, whose 8 k pages fault in
-# again (2026-11-22, reading the 1 M-row file alone: 1.4 s against 0.12 s, 70 k against 33 k page faults).
-# CHECKER_CHUNK_BYTES sets another size (tests use small chunks to check many chunks, and their hand-over between
-# processes, on small files).
+# Just under glibc's largest adaptive mmap threshold (32 MiB), so the block comes from the heap and its pages are used
+# again by the next block even where allocators.keep_freed_memory could not raise the threshold (2026-11-22, reading
+# the 1 M-row file alone in 32 MiB blocks, a fresh mapping each: 1.4 s, in these: 0.12 s). With the allocators set,
+# 40 and 48 MB chunks were no faster (3.72 and 3.48 s against 3.62 and 3.41 s, alternating runs): a chunk's frames
+# cost more page faults the larger it is. CHECKER_CHUNK_BYTES sets another size (tests use small chunks to check many
+# chunks, and their hand-over between processes, on small files).
 CHUNK_BYTES = int(os.environ.get("CHECKER_CHUNK_BYTES") or (32 << 20) - (64 << 10))
 _DATE_RX = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 _SIDES = ("length_mm", "width_mm", "height_mm")
@@ -1014,11 +1015,7 @@ class _Run:
 
 def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callable[[int], None] | None = None) -> dict[str, Any] | None:
     """Check the CSV at `path` into `out` (a run.ReportBuilder); the dialect, or None when the row-wise reader must do it."""
-    # Polars' allocator (jemalloc) hands freed pages back to the kernel after 10 s by default; a run allocates and
-    # frees the same chunk-sized buffers again and again, and refaulting them cost about a fifth of the run's time
-    # (2026-11-21, 1 M rows: 673 k page faults and 3 s of system time, 360 k and 2 s with decay off). Read when
-    # Polars is first loaded; a value the user set wins.
-    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:-1,muzzy_decay_ms:-1")
+    allocators.keep_freed_memory()  # chunk after chunk reuses the memory of the last (see checker/allocators.py)
     half = None
     try:
         with open(path, "rb") as fh:
