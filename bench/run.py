@@ -190,8 +190,8 @@ def main() -> int:
             diff = first_difference(out, slow_out)
             same = (n, "the same report" if diff is None else f"**a different report** (first at {diff})")
             print(f"{n:>9} rows: the row-wise engine gives {same[1]}", flush=True)
-        if n == max(x for x in sizes if x <= 1_000_000):
-            sticks.append(yardstick())  # right after the largest size timed several times
+        if n == max((x for x in sizes if x <= 1_000_000), default=sizes[-1]):
+            sticks.append(yardstick())  # right after the largest size timed several times (or the only sizes, larger)
         speedup = f"{naive.wall / wall:.1f}×" if naive else "—"
         print(f"{n:>9} rows {size_mb:7.1f} MB  checker {wall:6.2f} s {rss:7.0f} MiB   naive "
               f"{(f'{naive.wall:6.2f} s {naive.rss:6.0f} MiB' if naive else '—'):>20}  speed-up {speedup}", flush=True)
