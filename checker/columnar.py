@@ -429,20 +429,26 @@ class _Run:
         out = []
         try:
             for i, (_, row, sid, first) in enumerate(items):
-                rec = dict(zip(raw.columns, raw.row(i)))
-                if i in short:
-                    rec["__missing_cells__"] = short[i]
                 norm.seen_ids, norm.unknown = {sid: first}, {}
-                ship, input_findings = norm.shipment(row, rec)
-                ev = self.engine.evaluate(ship)
-                found = input_findings + ev.findings
-                status = status_of(found)
-                ship_line = dumps(shipment_record(ship.shipment_id, ship.row, status, ev.policy,
-                                                  ship.get("destination_country"), found)) if found else None
-                out.append(([dumps(f.to_dict()) for f in found], [f.severity for f in found], status, ship_line))
+                _, found, ship_line = self._row_wise(row, dict(zip(raw.columns, raw.row(i))), short.get(i))
+                out.append(([dumps(f.to_dict()) for f in found], [f.severity for f in found], status_of(found), ship_line))
         finally:
             norm.seen_ids, norm.unknown = seen_ids, unknown
         return out
+
+    def _row_wise(self, row: int, rec: dict[str, Any], missing: int | None) -> tuple[Shipment, list[Any], str | None]:
+        """Row `row`, its raw cells `rec` with `missing` cells fewer than the header has, checked by the row-wise
+        engine: (shipment, findings, its shipment line or None when it has no finding). Shared by the rows a chunk
+        cannot take (process, step 6) and the rows checked again (reevaluate)."""
+        if missing:
+            rec["__missing_cells__"] = missing
+        ship, input_findings = self.norm.shipment(row, rec)
+        ev = self.engine.evaluate(ship)
+        found = input_findings + ev.findings
+        if not found:
+            return ship, found, None
+        return ship, found, dumps(shipment_record(ship.shipment_id, ship.row, status_of(found), ev.policy,
+                                                  ship.get("destination_country"), found))
 
     def _few_values(self, cells: Any, canon: str) -> Any:
         """The distinct cells of a column worth converting once per distinct value, or None to convert every cell.
@@ -583,19 +589,14 @@ class _Run:
             rec = dict(zip(raw.columns, raw.row(i)))
             if all(v is None or not str(v).strip() for v in rec.values()):
                 continue  # a blank line is no shipment
-            if i in short:
-                rec["__missing_cells__"] = short[i]
             if first_at[i] is not None and first_at[i] < row_at[i]:
                 self.norm.seen_ids[sid_at[i]] = first_at[i]
-            ship, input_findings = self.norm.shipment(row_at[i], rec)
-            ev = self.engine.evaluate(ship)
-            found_here = input_findings + ev.findings
-            status = self.out.tally(ship, found_here)
+            ship, found_here, ship_line = self._row_wise(row_at[i], rec, short.get(i))
+            self.out.tally(ship, found_here)
             for k, f in enumerate(found_here):
                 lines.append((i, -1000 + k, dumps(f.to_dict()), f.severity))
-            if found_here:
-                ship_lines.append((i, dumps(shipment_record(ship.shipment_id, ship.row, status, ev.policy,
-                                                            ship.get("destination_country"), found_here))))
+            if ship_line is not None:
+                ship_lines.append((i, ship_line))
 
         # 7. merge, order by row then by position in the row, count, write
         self._emit(df, keep, found, lines, ship_lines, rowwise)

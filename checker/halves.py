@@ -108,6 +108,7 @@ class Half:
     def gone(self) -> bool:
         """Whether the child has ended (its pipe is readable when it has written its result or died)."""
         return self.fd >= 0 and bool(select.select([self.fd], [], [], 0)[0])
+
     def result(self, waiting: Callable[[], None] | None = None) -> dict[str, Any] | None:
         """The child's result (see _check), or None when it died without one; `waiting` is called every half
         second until the child answers (the progress display goes on counting its rows)."""
@@ -219,10 +220,9 @@ def _check(path: str, header: Any, body_start: int, cut: int, engine: Any, norm:
         try:
             parent = os.getppid()
             work(shares, 1, state, fh, cut, line, tmp, segments, lambda: shares.set_rows(sum(s.out.rows for s in segments)),
-                 lambda: os.getppid() != parent)
+                 lambda: os.getppid() != parent, first)
         except Exception as exc:  # noqa: BLE001 - columnar.run treats any failure alike: the row-wise engine reads the file
             return {"unsuitable": f"{type(exc).__name__}: {exc}"}
-    segments[0].folder = first
     done = []
     for seg in segments:
         seg.seen.write_ipc(os.path.join(seg.folder, "ids.arrow"))

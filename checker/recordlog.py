@@ -199,13 +199,13 @@ def _copy_bytes(src: IO[bytes], count: int, dst: Any, kernel: bool) -> None:
         left -= len(block)
 
 
-def _sendfile(dst: int, src: int, count: int) -> int:
-    """Copy the first `count` bytes of file `src` to `dst`'s position, in the kernel; the bytes copied (fewer when
-    the platform or the file cannot: the caller copies the rest itself)."""
+def _sendfile(dst: int, src: int, count: int, start: int = 0) -> int:
+    """Copy `count` bytes of file `src` from offset `start` to `dst`'s position, in the kernel; the bytes copied (fewer
+    when the platform or the file cannot: the caller copies the rest itself)."""
     done = 0
     try:
         while done < count:
-            sent = os.sendfile(dst, src, done, count - done)
+            sent = os.sendfile(dst, src, start + done, count - done)
             if sent == 0:
                 break
             done += sent
@@ -276,17 +276,14 @@ def patched(path: str, patches: list[tuple[int, int, bytes]], into: str) -> None
         size = os.fstat(src.fileno()).st_size
         pos = 0
         for start, end, records in [*patches, (size, size, b"")]:
-            while pos < start:  # the bytes up to the patch, in the kernel where it can
-                try:
-                    sent = os.sendfile(dst.fileno(), src.fileno(), pos, start - pos)
-                except (AttributeError, OSError):
-                    sent = 0
-                if not sent:
-                    src.seek(pos)
-                    block = src.read(min(start - pos, 8 << 20))
-                    dst.write(block)
-                    sent = len(block)
-                pos += sent
+            pos += _sendfile(dst.fileno(), src.fileno(), start - pos, pos) if start > pos else 0
+            src.seek(pos)
+            while pos < start:  # what the kernel did not copy
+                block = src.read(min(start - pos, 8 << 20))
+                if not block:
+                    raise ValueError(f"{path}: shorter than its records' places")
+                dst.write(block)
+                pos += len(block)
             dst.write(records)
             pos = end
 

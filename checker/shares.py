@@ -175,13 +175,14 @@ class Segment:
 
 
 def work(shares: Shares, me: int, state: Any, fh: Any, start: int, line: int, folder: str, segments: list[Segment],
-         each: Callable[[], None] | None = None, gone: Callable[[], bool] | None = None) -> None:
-    """Check `me`'s share with `state` (a columnar._Run, whose `out` takes the first range), then take over parts of
-    the other's share as long as there are; every range checked is appended to `segments` as it starts. `gone`: whether
-    the other process has ended (Shares.take_over)."""
+         each: Callable[[], None] | None = None, gone: Callable[[], bool] | None = None, spool: str | None = None) -> None:
+    """Check `me`'s share with `state` (a columnar._Run, whose `out` takes the first range and spools into folder
+    `spool`, None for the report's own records), then take over parts of the other's share as long as there are; every
+    range checked is appended to `segments` as it starts, its records spooled under `folder`. `gone`: whether the other
+    process has ended (Shares.take_over)."""
     from .run import ReportBuilder
 
-    seg = Segment(start, line, state.out)
+    seg = Segment(start, line, state.out, spool)
     segments.append(seg)
     pos = start
     while True:
