@@ -110,3 +110,30 @@ def test_patched_puts_records_in_place_of_others(tmp_path) -> None:
     src.write_bytes(b"a,\nbb,\nccc,\n")
     recordlog.patched(str(src), [(0, 3, b""), (7, 7, recordlog.records(["x", "y"])), (12, 12, b"z,\n")], str(tmp_path / "out"))
     assert (tmp_path / "out").read_bytes() == b"bb,\nx,\ny,\nccc,\nz,\n"
+
+
+@pytest.mark.parametrize("spool", [1 << 20, 0], ids=["in-memory", "large-run"])
+def test_lines_from_polars_reach_the_kernel_in_small_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool: int) -> None:
+    """A column of serialised records goes to an on-disk spool in writes of at most PIECE_BYTES (see Pieces), every
+    byte in order even when the kernel takes fewer bytes than asked; records appended before and after stay around
+    them. An in-memory spool has no descriptor and takes Polars' writes itself."""
+    pl = pytest.importorskip("polars")
+    sizes: list[int] = []
+    real_write = recordlog.os.write
+
+    def short_write(fd: int, data: memoryview) -> int:
+        sizes.append(len(data))
+        return real_write(fd, data[: max(1, len(data) - 7)])  # the kernel may take fewer bytes than asked
+
+    monkeypatch.setattr(recordlog, "PIECE_BYTES", 100)
+    monkeypatch.setattr(recordlog.os, "write", short_write)
+    log = RecordLog(large=spool == 0)
+    log.append(RECORDS[0])
+    log.append_lines_of(pl.DataFrame({"line": [recordlog.dumps(r) for r in RECORDS[1:499]]}), "line")
+    log.append(RECORDS[499])
+    assert len(log) == 500 and list(log) == RECORDS
+    if spool == 0:
+        assert sizes and max(sizes) <= 100 and sum(sizes) >= sum(len(recordlog.dumps(r).encode()) + 2 for r in RECORDS[1:499])
+    else:
+        assert not sizes
+    _assert_written(log, tmp_path, RECORDS)
