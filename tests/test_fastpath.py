@@ -666,3 +666,24 @@ def test_phone_pattern_syntax_outside_libphonenumbers_is_not_spread() -> None:
     assert fastpath._spread(r"^\+48(?:5\d{8}|6[0-3]\d{7,8})$").count("(?:[ \\-().]*") == 8  # one per digit, class, \d and +
     with pytest.raises(fastpath.NotCompilable):
         fastpath._spread(r"^\+48(?:\w{9})$")
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["advised", "refused"])
+def test_the_whole_file_is_asked_into_the_page_cache_first(monkeypatch: pytest.MonkeyPatch, fails: bool) -> None:
+    """columnar._read_ahead: the manifest is read ahead in the background, the whole file, before its first read;
+    a platform or file that refuses the advice changes nothing."""
+    import os
+
+    from checker.paths import ROOT
+
+    calls: list[tuple[int, int, int]] = []
+
+    def advise(fd: int, offset: int, length: int, advice: int) -> None:
+        calls.append((offset, length, advice))
+        if fails:
+            raise OSError(29, "Illegal seek")
+
+    monkeypatch.setattr(os, "posix_fadvise", advise, raising=False)
+    fast, slow = _both(ROOT / "examples" / "manifest.csv", family="inpost-international")
+    assert calls == [(0, 0, os.POSIX_FADV_WILLNEED)]
+    _assert_same(fast, slow)
