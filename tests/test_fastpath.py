@@ -687,3 +687,17 @@ def test_the_whole_file_is_asked_into_the_page_cache_first(monkeypatch: pytest.M
     fast, slow = _both(ROOT / "examples" / "manifest.csv", family="inpost-international")
     assert calls == [(0, 0, os.POSIX_FADV_WILLNEED)]
     _assert_same(fast, slow)
+
+
+def test_masks_without_query_options_give_identical_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The masks are one lazy query with common-subexpression elimination (columnar._mask_options); a Polars without
+    QueryOptFlags computes them eagerly, with the same findings."""
+    from checker import columnar
+    from checker.paths import ROOT
+
+    assert columnar._mask_options(pl) is not None  # this Polars takes the lazy query, which the other tests check
+    monkeypatch.setattr(pl, "QueryOptFlags", None, raising=False)
+    assert columnar._mask_options(pl) is None
+    fast, slow = _both(ROOT / "examples" / "manifest.csv", family="inpost-international")
+    _assert_same(fast, slow)
+    assert fast["summary"]["failed"] > 0
