@@ -701,3 +701,34 @@ def test_masks_without_query_options_give_identical_findings(monkeypatch: pytest
     fast, slow = _both(ROOT / "examples" / "manifest.csv", family="inpost-international")
     _assert_same(fast, slow)
     assert fast["summary"]["failed"] > 0
+
+
+def test_code_columns_with_a_few_other_spellings_give_identical_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Code columns (enumerations, countries) whose cells are nearly all spelled as the codes are taken as they are
+    (columnar._as_members); the few other cells, a capital letter, a lower-case country, an unknown code, a space,
+    are decided by the row-wise converter, as in a column converted in full."""
+    from checker import columnar
+
+    taken: list[str] = []
+    real = columnar._as_members
+    monkeypatch.setattr(columnar, "_as_members", lambda pl_, cells, canon: taken.append(canon) or real(pl_, cells, canon))
+    odd = {7: {"delivery_type": "Locker", "origin_country": "pl"}, 90: {"destination_country": "XX", "shape": "BOX"},
+           150: {"dropoff_type": " pudo", "destination_country": "it"}, 199: {"delivery_type": "Paczkomat", "shape": ""}}
+    rows = []
+    for i in range(256):
+        row = {"shipment_id": f"C{i}", "dispatch_at": "2025-12-01", "origin_country": ("PL", "FR", "IT")[i % 3],
+               "destination_country": ("PL", "ES", "PT", "FR", "IT")[i % 5], "delivery_type": ("locker", "pudo", "door")[i % 3],
+               "dropoff_type": ("pudo", "locker")[i % 2], "shape": ("box", "foil_bag", "envelope")[i % 3],
+               "length_mm": "300", "width_mm": "200", "height_mm": str(40 + i), "weight_kg": "2", "contents": "Książki",
+               "recipient_phone": "+48 512 345 678", "recipient_postcode": "31-042"}
+        rows.append({**row, **odd.get(i, {})})
+    fast, slow = _both(_write(tmp_path / "codes.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
+    _assert_same(fast, slow)
+    assert {"delivery_type", "dropoff_type", "shape", "origin_country", "destination_country"} <= set(taken)
+    bad = {(f["row"], f["field"]) for f in slow["findings"] if f["kind"] == "input"}
+    assert {(92, "destination_country"), (201, "delivery_type")} <= bad  # row = index + 2 (the header is line 1)
+    # At most one cell in 64 otherwise spelled; beyond that the column is converted in full.
+    one = real(pl, pl.Series(["Locker"] + ["locker"] * 63 + [None]), "delivery_type")
+    assert one is not None and one.to_list() == [True] + [False] * 64
+    assert real(pl, pl.Series(["Locker"] * 2 + ["locker"] * 62), "delivery_type") is None
+    assert real(pl, pl.Series(["PL"] * 64), "recipient_city") is None  # not a code column
