@@ -888,8 +888,10 @@ class _Run:
         to_python = sub.select(plan.python_rows(frame).alias("p"))["p"]
         if bad:
             to_python = to_python | idx.is_in(bad)
-        pieces = [self._explain_python(df, idx.filter(to_python), invalid_cols, pos, cr, rule_key, fields)]
-        done = plan.explain(frame, sub.filter(~to_python)).filter(pl.col("__mid").is_not_null())
+        # Most chunks have no row for Python here: then neither the filters nor the Python path's queries run.
+        some = to_python.any()
+        pieces = [self._explain_python(df, idx.filter(to_python), invalid_cols, pos, cr, rule_key, fields)] if some else []
+        done = plan.explain(frame, sub.filter(~to_python) if some else sub).filter(pl.col("__mid").is_not_null())
         if done.height:
             pieces.append(done.select(pl.col("__i").cast(pl.UInt32), "__mid", pl.lit(plan.severity).alias("__sev"),
                                       (pl.col("__pid").replace_strict(list(pos), list(pos.values()), return_dtype=pl.Int64) * 64)
