@@ -50,8 +50,9 @@ _DATE_RX = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 _SIDES = ("length_mm", "width_mm", "height_mm")
 _MEMO_PER_RULE = 2_000
 # Fewer candidate rows than this are explained row by row even where a column-wise plan exists: a plan's queries
-# cost ~5 ms however few its rows, a row ~0.1 ms in Python.
-_PLAN_MIN_ROWS = 40
+# cost ~2-4 ms however few its rows, a row ~0.03 ms in Python (2026-11-22, the 1 M-row bench's plan calls of 40-80
+# rows: 4.6 ms each as a plan, 2.5 ms in Python; 80-160 rows about even; 160-320 rows 4.9 against 10.3 ms).
+_PLAN_MIN_ROWS = 100
 _GROUP_IN_PYTHON = 5_000  # candidate rows up to which a rule's combinations are grouped in a dict, not by Polars
 # What differs between two findings of one rule (Finding.to_dict): the rest of a finding's JSON is cut once per rule.
 _VARYING = ("severity", "field", "actual", "expected", "message")
