@@ -69,6 +69,10 @@ _CELL_SEQ, _RAGGED_SEQ, _ID_SEQ = -(1 << 40), -2001, -2000
 # Columns whose distinct raw texts key the explanation: a date stays a date (not midnight), a list is a list.
 _RAW_KEYED = {name for name, spec in columns().items() if value_type(spec) in ("datetime", "list")}
 _COUNTRY_CODES = sorted(_KNOWN_COUNTRIES)
+# Code columns and their codes as the converter writes them (_as_members): lower-case enumerations, country codes.
+_CODE_COLUMNS: dict[str, list[str]] = {
+    name: (_COUNTRY_CODES if value_type(spec) == "country" else spec["enum"]) for name, spec in columns().items()
+    if value_type(spec) == "country" or ("enum" in spec and all(isinstance(v, str) and v == v.lower() for v in spec["enum"]))}
 
 
 class Unsuitable(Exception):
@@ -239,7 +243,7 @@ def _convert(pl: Any, text: Any, spec: dict[str, Any], decimal_comma: bool) -> t
         return value, ~ok | value.is_null()
     if xtype == "country":
         up = text.str.to_uppercase()
-        return up, ~up.is_in(sorted(_KNOWN_COUNTRIES))
+        return up, ~up.is_in(_COUNTRY_CODES)
     if xtype == "list":
         return text.str.to_lowercase().str.split(";"), text.str.contains(r"[\s,|]|^;|;$|;;").fill_null(False)
     value = text.str.to_uppercase() if spec.get("x-upper") else text
@@ -251,7 +255,7 @@ def _convert(pl: Any, text: Any, spec: dict[str, Any], decimal_comma: bool) -> t
     return value, unsure.fill_null(False)
 
 
-def _as_members(pl: Any, cells: Any, canon: str) -> Any:
+def _as_members(cells: Any, canon: str) -> Any:
     """For a column of codes (an enumeration, a country) whose cells are nearly all spelled as the codes themselves:
     its "unsure" flags, which are then only the cells that are not a code (the row-wise converter decides those,
     as any unsure cell, and its value replaces the cell); else None, and the column is converted in full (_convert).
@@ -260,16 +264,10 @@ def _as_members(pl: Any, cells: Any, canon: str) -> Any:
     writes `locker`, `pudo` and `PL` as they are, and comparing the cells as they are costs a tenth (2026-11-22, 115 k
     rows: delivery_type 6.4 -> 0.5 ms, origin_country 3.6 -> 1.0 ms; about 18 ms a chunk over four such columns).
     Only while at most one cell in 64 is something else: a column of `Locker` would send every cell to Python."""
-    spec = columns()[canon]
-    if "enum" in spec:
-        if not all(isinstance(v, str) and v == v.lower() for v in spec["enum"]):
-            return None
-        member = fastpath._member(cells, spec["enum"])
-    elif value_type(spec) == "country":
-        member = cells.is_in(_COUNTRY_CODES)
-    else:
+    codes = _CODE_COLUMNS.get(canon)
+    if codes is None:
         return None
-    unsure = ~member.fill_null(True)  # an empty cell is none (null), not unsure
+    unsure = ~fastpath._member(cells, codes).fill_null(True)  # an empty cell is none (null), not unsure
     return unsure.alias(f"__u:{canon}") if int(unsure.sum()) * 64 <= cells.len() else None
 
 
@@ -431,7 +429,7 @@ class _Run:
         cols = {}
         for canon, src in self.h.source.items():
             constant_cells = _constant(raw.get_column(src))
-            if not constant_cells and (members := _as_members(pl, raw.get_column(src), canon)) is not None:
+            if not constant_cells and (members := _as_members(raw.get_column(src), canon)) is not None:
                 names.append(canon)  # codes already spelled as codes
                 cols[canon], cols[f"__u:{canon}"] = raw.get_column(src).alias(canon), members
                 continue

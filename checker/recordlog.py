@@ -163,7 +163,7 @@ class RecordLog:
 
 # The most a write hands the kernel at once. Polars writes a chunk's lines ~9 MB at a time; on this VM a write that
 # large into a file's fresh pages took ~20 ms, the same bytes in 1 MB writes ~3 ms (2026-11-22, 29 MB appended to a
-# new file: 70-90 ms in one write, 9 ms in 1 MB writes; reading the 1 M-row manifest's findings into the spools cost
+# new file: 70-90 ms in one write, 9 ms in 1 MB writes; writing the 1 M-row manifest's findings into the spools cost
 # 0.42 s over 21 such writes). The kernel then fills the file with small page-cache folios, as os.sendfile does.
 PIECE_BYTES = 1 << 20
 

@@ -711,7 +711,7 @@ def test_code_columns_with_a_few_other_spellings_give_identical_findings(tmp_pat
 
     taken: list[str] = []
     real = columnar._as_members
-    monkeypatch.setattr(columnar, "_as_members", lambda pl_, cells, canon: taken.append(canon) or real(pl_, cells, canon))
+    monkeypatch.setattr(columnar, "_as_members", lambda cells, canon: taken.append(canon) or real(cells, canon))
     odd = {7: {"delivery_type": "Locker", "origin_country": "pl"}, 90: {"destination_country": "XX", "shape": "BOX"},
            150: {"dropoff_type": " pudo", "destination_country": "it"}, 199: {"delivery_type": "Paczkomat", "shape": ""}}
     rows = []
@@ -728,7 +728,7 @@ def test_code_columns_with_a_few_other_spellings_give_identical_findings(tmp_pat
     bad = {(f["row"], f["field"]) for f in slow["findings"] if f["kind"] == "input"}
     assert {(92, "destination_country"), (201, "delivery_type")} <= bad  # row = index + 2 (the header is line 1)
     # At most one cell in 64 otherwise spelled; beyond that the column is converted in full.
-    one = real(pl, pl.Series(["Locker"] + ["locker"] * 63 + [None]), "delivery_type")
+    one = real(pl.Series(["Locker"] + ["locker"] * 63 + [None]), "delivery_type")
     assert one is not None and one.to_list() == [True] + [False] * 64
-    assert real(pl, pl.Series(["Locker"] * 2 + ["locker"] * 62), "delivery_type") is None
-    assert real(pl, pl.Series(["PL"] * 64), "recipient_city") is None  # not a code column
+    assert real(pl.Series(["Locker"] * 2 + ["locker"] * 62), "delivery_type") is None
+    assert real(pl.Series(["PL"] * 64), "recipient_city") is None  # not a code column
