@@ -1095,7 +1095,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
             header = _Header(fh.readline())
             body_start, size = fh.tell(), os.fstat(fh.fileno()).st_size
             cut = halves.cut_point(fh, body_start, size) if halves.wanted(size) else None
-            if cut is not None:  # before Polars is imported here: see checker/halves.py
+            if cut is not None:  # decided while Polars is not loaded: see checker/halves.py
                 half = halves.fork(path, header, body_start, cut, size, engine, norm, out.want_passed, CHUNK_BYTES)
             import polars as pl
 
