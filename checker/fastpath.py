@@ -361,6 +361,9 @@ def kind_expr(f: Frame, rule: Rule, env: EvalEnv, categories: Categories) -> Any
         col = f.col(p["field"])
         if "by" in p:
             key = f.col(p["by"])
+            by_value = _allowed_by_value(key, col, p) if f.is_text(p["field"]) and f.is_text(p["by"]) else None
+            if by_value is not None:
+                return by_value
             pairs = _pairs(p["table"])
             if pairs is not None and f.is_text(p["field"]) and f.is_text(p["by"]):
                 # One membership test of "key<US>value" instead of a when/then per key (each over the whole column).
@@ -545,6 +548,38 @@ def stage_keyword_hits(pl: Any, df: Any, present: set[str], rules: list[Rule], s
 
 
 _US = "\x1f"
+
+
+_BY_VALUE_MAX = 8
+
+
+def _allowed_by_value(key: Any, col: Any, p: dict[str, Any]) -> Any:
+    """An `allowed` table with a key as one test per listed value: the value is bad where the key is one of the table's
+    keys that do not list it; and a value no key lists is bad for every key of the table. None for a table of texts
+    with more than _BY_VALUE_MAX values, or not of texts (the caller's membership test of "key<US>value" then).
+
+    Why: delivery and drop-off types are a few values offered by most countries; comparing the cells with those few
+    values costs a third of joining every row's key and value into a text and looking it up (2026-11-22, 116 k rows:
+    delivery-type-available 6.3 -> 2.1 ms a chunk)."""
+    table = p["table"]
+    keys = list(table)
+    if not keys or not all(isinstance(k, str) for k in keys) or not all(
+            isinstance(v, str) for vals in table.values() for v in vals):
+        return None
+    values = sorted({v for vals in table.values() for v in vals})
+    if len(values) > _BY_VALUE_MAX or "default" in p and not all(isinstance(v, str) for v in p["default"]):
+        return None
+    in_table = _member(key, keys)
+    out = in_table & ~_member(col, values)
+    for v in values:
+        listing = [k for k in keys if v in table[k]]
+        if len(listing) == len(keys):
+            continue
+        others = [k for k in keys if v not in table[k]]
+        out = out | ((col == v) & (_member(key, others) if len(others) <= 4 else in_table & ~_member(key, listing)))
+    if "default" in p:
+        out = out | (~in_table & ~_member(col, p["default"]))
+    return (col.is_not_null() & key.is_not_null() & out).fill_null(False)
 
 
 def _pairs(table: dict[Any, Any]) -> list[str] | None:

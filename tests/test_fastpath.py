@@ -501,6 +501,25 @@ def test_allowed_by_table_mask_matches_the_row_wise_kind(default: list[str] | No
     _mask_vs_rowwise(raw, rows)
 
 
+_CODES = ["PL", "FR", "DE", "IT", "AT", "HU", "ES"]
+_TYPES = ["locker", "pudo", "door", "courier", "pallet", "box", "van", "bike", "drone", "boat"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(table=st.dictionaries(st.sampled_from(_CODES), st.lists(st.sampled_from(_TYPES), unique=True, max_size=10),
+                             min_size=1, max_size=7),
+       default=st.none() | st.lists(st.sampled_from(_TYPES), unique=True, max_size=3))
+def test_allowed_tables_of_any_shape_mask_exactly_the_rows_the_row_wise_kind_finds(table: dict[str, list[str]],
+                                                                                 default: list[str] | None) -> None:
+    """Both column forms: a test per listed value (up to eight values) and the "key<US>value" lookup (more)."""
+    raw: dict[str, Any] = {"id": "t", "kind": "allowed", "clause": "x", "field": "delivery_type", "by": "destination_country",
+                           "table": table}
+    if default is not None:
+        raw["default"] = default
+    rows = [{"destination_country": c, "delivery_type": t} for c in [*_CODES, "LT", None] for t in [*_TYPES, "other", None]]
+    _mask_vs_rowwise(raw, rows)
+
+
 def test_postcode_mask_matches_the_row_wise_kind() -> None:
     raw = {"id": "t", "kind": "format", "clause": "x", "field": "recipient_postcode", "format": "postcode"}
     rows = [{"destination_country": c, "recipient_postcode": p}
