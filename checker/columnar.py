@@ -1029,17 +1029,21 @@ class _Run:
         else:
             sid = pl.lit('"shipment_id":"') + pl.col("__sid") + pl.lit('"')
         dc = pl.when(pl.col("__dc").is_null()).then(pl.lit("null")).otherwise(pl.lit('"') + pl.col("__dc") + pl.lit('"'))
+        # A line is written as its three parts (RecordLog.append_lines_of): the rule's long middle is not copied into
+        # one text per finding first (2026-11-22: ~20 ms and ~28 MB a chunk).
         rule_f = rule_f.lazy().select(
             pl.col("__i").cast(pl.Int64), pl.col("__seq"),
-            pl.concat_str([pl.lit("{"), sid, pl.lit(',"row":'), pl.col("__row").cast(pl.String), pl.lit(","), pl.col("__mid"),
-                           pl.lit(',"destination_country":'), dc, pl.lit("}")]).alias("__line"),
+            pl.concat_str([pl.lit("{"), sid, pl.lit(',"row":'), pl.col("__row").cast(pl.String)]).alias("__head"), pl.col("__mid"),
+            pl.concat_str([pl.lit('"destination_country":'), dc, pl.lit("}")]).alias("__tail"),
             pl.col("__sev")).collect()
-        other = pl.DataFrame({"__i": [x[0] for x in lines], "__seq": [x[1] for x in lines], "__line": [x[2] for x in lines],
-                              "__sev": [x[3] for x in lines]},
-                             schema={"__i": pl.Int64, "__seq": pl.Int64, "__line": pl.String, "__sev": pl.String})
+        parts = [_line_parts(x[2]) for x in lines]
+        other = pl.DataFrame({"__i": [x[0] for x in lines], "__seq": [x[1] for x in lines], "__head": [p[0] for p in parts],
+                              "__mid": [p[1] for p in parts], "__tail": [p[2] for p in parts], "__sev": [x[3] for x in lines]},
+                             schema={"__i": pl.Int64, "__seq": pl.Int64, "__head": pl.String, "__mid": pl.String, "__tail": pl.String,
+                                     "__sev": pl.String})
         allf = pl.concat([rule_f, other]).sort(["__i", "__seq"])
         if allf.height:
-            out.findings.append_lines_of(allf, "__line")
+            out.findings.append_lines_of(allf, ["__head", "__mid", "__tail"])
             for sev, cnt in allf.group_by("__sev").len().iter_rows():
                 out.severities[sev] += cnt
         # Shipments of the columnar rows: status from their findings (row-wise rows were counted already).
@@ -1067,6 +1071,15 @@ class _Run:
         if out.want_passed:
             clean = base.with_columns(pl.Series("k", keep)).filter(pl.col("k") & ~pl.col("__i").cast(pl.Int64).is_in(per["__i"].implode()))
             out.passed.extend(zip(clean["__sid"].to_list(), clean["__row"].to_list()))
+
+
+def _line_parts(line: str) -> tuple[str, str, str]:
+    """A finding's JSON line (dumps of Finding.to_dict: shipment id and row first, destination country last) cut
+    into the three runs of members _emit writes: `{"shipment_id":…,"row":N`, the middle, `"destination_country":…}`.
+    A raw `,"` occurs in the JSON text only between members (a quote inside a string is escaped)."""
+    head = line.index(",", line.index(',"row":') + 7)
+    tail = line.rindex(',"destination_country":')
+    return line[:head], line[head + 1:tail], line[tail + 1:]
 
 
 def _read_ahead(fh: Any) -> None:

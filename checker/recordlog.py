@@ -61,8 +61,11 @@ class RecordLog:
             self._fh.write(",\n".join(lines).encode("utf-8") + _SEP)
             self._count += len(lines)
 
-    def append_lines_of(self, frame: Any, column: str) -> None:
-        """The serialised records in a Polars string column, written straight from Polars (no Python string)."""
+    def append_lines_of(self, frame: Any, column: str | list[str]) -> None:
+        """The serialised records in a Polars string column, written straight from Polars (no Python string); or in
+        several columns, each a run of whole members of the record (`{"a":1`, `"b":2`, `"c":3}`), written joined by
+        commas, so a record's long parts (a rule's clause and quotes) are written from where they are, not first
+        copied into one text per record."""
         if frame.height:
             self._absorb_tails()
             self._fh.seek(0, 2)
@@ -72,7 +75,7 @@ class RecordLog:
             if self._on_disk():
                 self._fh.flush()
                 into = Pieces(self._fh.fileno())
-            frame.select(column).write_csv(into, include_header=False, quote_style="never", line_terminator=",\n")
+            frame.select(column).write_csv(into, include_header=False, quote_style="never", separator=",", line_terminator=",\n")
             if into is not self._fh:
                 self._fh.seek(0, 2)  # the buffered file object learns where the descriptor now is
             self._count += frame.height

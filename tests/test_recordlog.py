@@ -137,3 +137,22 @@ def test_lines_from_polars_reach_the_kernel_in_small_writes(tmp_path: Path, monk
     else:
         assert not sizes
     _assert_written(log, tmp_path, RECORDS)
+
+
+def test_records_written_from_several_columns_are_their_members_joined_by_commas(tmp_path: Path) -> None:
+    """append_lines_of with columns: each holds whole members of the record, and the record is their join."""
+    pl = pytest.importorskip("polars")
+    from checker.columnar import _line_parts
+
+    records = [{"shipment_id": sid, "row": k + 2, "severity": "error", "message": msg, "destination_country": dc}
+               for k, (sid, msg, dc) in enumerate([("S-1", "plain", "PL"), ('a,"row":9', ',"destination_country":"XX"', None),
+                                                   ("Łódź\\1", "tab\there, quote \" and ,\"", "PT")])]
+    parts = [_line_parts(recordlog.dumps(r)) for r in records]
+    assert [",".join(p) for p in parts] == [recordlog.dumps(r) for r in records]
+    assert [p[0] for p in parts] == [recordlog.dumps(r)[:len(p[0])] for r, p in zip(records, parts)]
+    assert all(p[2].startswith('"destination_country":') for p in parts)
+    log = RecordLog()
+    log.append_lines_of(pl.DataFrame({"h": [p[0] for p in parts], "m": [p[1] for p in parts], "t": [p[2] for p in parts]}),
+                        ["h", "m", "t"])
+    assert list(log) == records
+    _assert_written(log, tmp_path, records)
