@@ -883,7 +883,7 @@ class _Run:
         if plan is None or idx.len() < _PLAN_MIN_ROWS:
             return self._explain_python(df, idx, invalid_cols, pos, cr, rule_key, fields)
         srcs = {self.h.name[self.h.source[f]] for f in fields}
-        bad = [i for i in idx.to_list() if invalid_cols.get(i, set()) & srcs] if invalid_cols else []
+        bad = [i for i in idx.to_list() if i in invalid_cols and not srcs.isdisjoint(invalid_cols[i])] if invalid_cols else []
         sub = df.select(plan.reads(frame)).gather(idx)  # the columns the plan reads, not all ~50 of the chunk
         to_python = sub.select(plan.python_rows(frame).alias("p"))["p"]
         if bad:
