@@ -55,7 +55,6 @@ _MEMO_PER_RULE = 2_000
 _PLAN_MIN_ROWS = 100
 _GROUP_IN_PYTHON = 5_000  # candidate rows up to which a rule's combinations are grouped in a dict, not by Polars
 # What differs between two findings of one rule (Finding.to_dict): the rest of a finding's JSON is cut once per rule.
-_VARYING = ("severity", "field", "actual", "expected", "message")
 # Python's str.strip() and `\s` (the row-wise engine) take the information separators U+001C-U+001F for white space;
 # Unicode's White_Space, which Polars and Rust's `\s` follow, does not. A block holding one of them (rare: control
 # characters) sends the rows that hold one to the row-wise engine, and strips shipment ids as Python does, so ids,
@@ -355,7 +354,10 @@ class _Run:
         self.pid_policy: dict[int, tuple[str, str]] = {}  # partition -> (family, version) of the chunk being checked (_resolve)
         self.per_value: dict[str, bool] = {}  # column -> whether it is converted once per distinct value (_few_values)
         self.mask_exprs: dict[tuple[Any, ...], tuple[list[tuple[Any, ...]], Any]] = {}  # rule -> (answers it was built on, expr)
-        self.cuts: dict[int, tuple[Any, list[str], list[str]]] = {}  # id(compiled rule) -> its finding's JSON, cut (_evaluate)
+        # id(compiled rule) -> (the rule, its position in rule_runs); the rules' own runs of a finding, from "rule_id" to
+        # "waived" and from "fix" on (fastexplain.rule_runs), which findings refer to by position (column __r).
+        self.rule_index: dict[int, tuple[Any, int]] = {}
+        self.rule_runs: tuple[list[str], list[str]] = ([], [])
 
     def begin(self, out: Any) -> None:
         """Check a range further on in the file into `out` (checker/shares.py), as if it were a file of its own: no
@@ -880,8 +882,9 @@ class _Run:
         fields = sorted(f for f in reads(cr.rule) if f in self.h.source)
         plan = self._plan(rule_key, cr)
         pos = {pid: k for pid, k, _ in entries}
+        r = self._rule_index(cr)
         if plan is None or idx.len() < _PLAN_MIN_ROWS:
-            return self._explain_python(df, idx, invalid_cols, pos, cr, rule_key, fields)
+            return self._explain_python(df, idx, invalid_cols, pos, cr, rule_key, fields, r)
         srcs = {self.h.name[self.h.source[f]] for f in fields}
         bad = [i for i in idx.to_list() if i in invalid_cols and not srcs.isdisjoint(invalid_cols[i])] if invalid_cols else []
         sub = df.select(plan.reads(frame)).gather(idx)  # the columns the plan reads, not all ~50 of the chunk
@@ -890,12 +893,12 @@ class _Run:
             to_python = to_python | idx.is_in(bad)
         # Most chunks have no row for Python here: then neither the filters nor the Python path's queries run.
         some = to_python.any()
-        pieces = [self._explain_python(df, idx.filter(to_python), invalid_cols, pos, cr, rule_key, fields)] if some else []
-        done = plan.explain(frame, sub.filter(~to_python) if some else sub).filter(pl.col("__mid").is_not_null())
+        pieces = [self._explain_python(df, idx.filter(to_python), invalid_cols, pos, cr, rule_key, fields, r)] if some else []
+        done = plan.explain(frame, sub.filter(~to_python) if some else sub).filter(pl.col("__b").is_not_null())
         if done.height:
-            pieces.append(done.select(pl.col("__i").cast(pl.UInt32), "__mid", pl.lit(plan.severity).alias("__sev"),
+            pieces.append(done.select(pl.col("__i").cast(pl.UInt32), "__b", pl.lit(plan.severity).alias("__sev"),
                                       (pl.col("__pid").replace_strict(list(pos), list(pos.values()), return_dtype=pl.Int64) * 64)
-                                      .alias("__seq")))
+                                      .alias("__seq"), pl.lit(r, dtype=pl.UInt32).alias("__r")))
         pieces = [p for p in pieces if p is not None and p.height]
         return pl.concat(pieces) if pieces else None
 
@@ -909,10 +912,11 @@ class _Run:
         return self.plans[rule_key]
 
     def _explain_python(self, df: Any, idx: Any, invalid_cols: dict[int, set[str]], pos: dict[Any, int], cr: Any,
-                        rule_key: tuple[Any, ...], fields: list[str]) -> Any:
+                        rule_key: tuple[Any, ...], fields: list[str], r: int) -> Any:
         """Findings of the candidate rows `idx`, by the row-wise engine once per distinct combination of cells.
 
-        `pos`: partition -> the rule's position in that partition's rule list (the findings' order in a row)."""
+        `pos`: partition -> the rule's position in that partition's rule list (the findings' order in a row); `r`: the
+        rule's position in self.rule_runs."""
         pl = self.pl
         if not idx.len():
             return None
@@ -932,30 +936,30 @@ class _Run:
         presence = (getattr(KINDS[cr.rule.kind], "READS_PRESENCE_ONLY", False) and not cr.rule.when
                     and not set(fields) & _RAW_KEYED)
         if idx.len() <= _GROUP_IN_PYTHON or presence:
-            return self._explain_rows(cells, idx, df["__pid"].gather(idx), memo, pos, cr, fields, bad is not None,
+            return self._explain_rows(cells, idx, df["__pid"].gather(idx), memo, pos, cr, fields, bad is not None, r,
                                       len(fields) if presence else None)
         key_cols = cells.columns
         cells = cells.with_columns(pl.Series("__i", idx))
         uniq = cells.select(key_cols).unique(maintain_order=True).with_row_index("__c")
         cells = cells.join(uniq, on=key_cols, how="left", nulls_equal=True, maintain_order="left")
-        frag_c, frag_v, frag_mid, frag_sev = [], [], [], []
+        frag_c, frag_v, frag_b, frag_sev = [], [], [], []
         for c, rec in enumerate(uniq.select(key_cols).iter_rows()):
-            for v, (mid, sev) in enumerate(self._remembered(memo, rec, cr, fields, rec, bad is not None)):
+            for v, (b, sev) in enumerate(self._remembered(memo, rec, cr, fields, rec, bad is not None)):
                 frag_c.append(c)
                 frag_v.append(v)
-                frag_mid.append(mid)
+                frag_b.append(b)
                 frag_sev.append(sev)
         if not frag_c:
             return None
-        frags = pl.DataFrame({"__c": frag_c, "__v": frag_v, "__mid": frag_mid, "__sev": frag_sev},
-                             schema={"__c": pl.UInt32, "__v": pl.Int64, "__mid": pl.String, "__sev": pl.String})
+        frags = pl.DataFrame({"__c": frag_c, "__v": frag_v, "__b": frag_b, "__sev": frag_sev},
+                             schema={"__c": pl.UInt32, "__v": pl.Int64, "__b": pl.String, "__sev": pl.String})
         hits = cells.select("__i", "__c").join(frags, on="__c", how="inner")
         pid_of = df["__pid"].gather(hits["__i"])
         seq = pid_of.replace_strict(list(pos), list(pos.values()), return_dtype=pl.Int64) * 64 + hits["__v"]
-        return hits.select("__i", "__mid", "__sev").with_columns(seq.alias("__seq"))
+        return hits.select("__i", "__b", "__sev").with_columns(seq.alias("__seq"), pl.lit(r, dtype=pl.UInt32).alias("__r"))
 
     def _explain_rows(self, cells: Any, idx: Any, pids: Any, memo: dict[tuple[Any, ...], list[tuple[str, str]]],
-                      pos: dict[Any, int], cr: Any, fields: list[str], has_bad: bool, presence: int | None = None) -> Any:
+                      pos: dict[Any, int], cr: Any, fields: list[str], has_bad: bool, r: int, presence: int | None = None) -> Any:
         """`_explain_python` for a few thousand rows: grouped in a dict, which costs less than Polars' unique and
         joins at that size. Same keys, same memo, same output.
 
@@ -963,21 +967,21 @@ class _Run:
         so rows are grouped by that pattern, and the first row of each pattern is evaluated for all of them."""
         pl = self.pl
         here: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
-        out_i, out_mid, out_sev, out_seq = [], [], [], []
+        out_i, out_b, out_sev, out_seq = [], [], [], []
         for i, pid, rec in zip(idx.to_list(), pids.to_list(), cells.rows()):
             key = rec if presence is None else tuple(v is None or v == "" or v == [] for v in rec[:presence]) + rec[presence:]
             got = here.get(key)
             if got is None:
                 got = here[key] = self._remembered(memo, key, cr, fields, rec, has_bad)
-            for v, (mid, sev) in enumerate(got):
+            for v, (b, sev) in enumerate(got):
                 out_i.append(i)
-                out_mid.append(mid)
+                out_b.append(b)
                 out_sev.append(sev)
                 out_seq.append(pos[pid] * 64 + v)
         if not out_i:
             return None
-        return pl.DataFrame({"__i": out_i, "__mid": out_mid, "__sev": out_sev, "__seq": out_seq},
-                            schema={"__i": pl.UInt32, "__mid": pl.String, "__sev": pl.String, "__seq": pl.Int64})
+        return pl.DataFrame({"__i": out_i, "__b": out_b, "__sev": out_sev, "__seq": out_seq, "__r": [r] * len(out_i)},
+                            schema={"__i": pl.UInt32, "__b": pl.String, "__sev": pl.String, "__seq": pl.Int64, "__r": pl.UInt32})
 
     def _remembered(self, memo: dict[tuple[Any, ...], list[tuple[str, str]]], key: tuple[Any, ...], cr: Any, fields: list[str],
                     rec: tuple[Any, ...], has_bad: bool) -> list[tuple[str, str]]:
@@ -1004,15 +1008,21 @@ class _Run:
             values[f] = v
         ship = Shipment(0, values, "", self.norm.path, invalid)
         out = []
-        # The violations, not whole findings: the rest of a finding's JSON is the rule's, cut once (self.cuts).
+        # The violations, not whole findings: the rest of a finding's JSON is the rule's (fastexplain.rule_runs).
         for _, viol, missing_rate in self.engine.violations([cr], ship):
-            cut = self.cuts.get(id(cr))
-            if cut is None:
-                cut = self.cuts[id(cr)] = (cr, *fastexplain.cut_finding(self.engine, cr, _VARYING)[:2])  # cr kept: its id stays its own
-            _, pieces, order = cut
-            varying = Engine.varying(cr, viol, missing_rate)
-            out.append(("".join(piece + dumps(varying[k]) for piece, k in zip(pieces, order)) + pieces[-1], varying["severity"]))
+            v = Engine.varying(cr, viol, missing_rate)
+            out.append((fastexplain.members(v["field"], v["actual"], v["expected"], v["message"]), v["severity"]))
         return out
+
+    def _rule_index(self, cr: Any) -> int:
+        """The position of `cr`'s own runs of a finding in self.rule_runs (fastexplain.rule_runs), added at first use."""
+        got = self.rule_index.get(id(cr))
+        if got is None:
+            got = self.rule_index[id(cr)] = (cr, len(self.rule_runs[0]))  # cr kept: its id stays its own
+            p1, p5, _ = fastexplain.rule_runs(self.engine, cr)
+            self.rule_runs[0].append(p1)
+            self.rule_runs[1].append(p5)
+        return got[1]
 
     # ---- output ----------------------------------------------------------------------------------
     def _emit(self, df: Any, keep: Any, found: list[Any], lines: list[tuple[int, int, str, str]],
@@ -1020,7 +1030,8 @@ class _Run:
         pl, out = self.pl, self.out
         base = df.select("__i", "__row", "__sid", "__pid",
                          (pl.col("destination_country") if "destination_country" in df.columns else pl.lit(None, dtype=pl.String)).alias("__dc"))
-        rule_f = pl.concat(found) if found else pl.DataFrame(schema={"__i": pl.UInt32, "__mid": pl.String, "__sev": pl.String, "__seq": pl.Int64})
+        rule_f = pl.concat(found) if found else pl.DataFrame(schema={"__i": pl.UInt32, "__b": pl.String, "__sev": pl.String,
+                                                                     "__seq": pl.Int64, "__r": pl.UInt32})
         # `base` row k is the chunk's row k (its __i), so the row facts are gathered by position, not joined by hash.
         rule_f = pl.concat([rule_f, base.drop("__i").gather(rule_f["__i"].cast(pl.UInt32))], how="horizontal")
         # Shipment ids are JSON-encoded by Polars only when one needs escaping (a quote, a backslash, a control
@@ -1031,21 +1042,24 @@ class _Run:
         else:
             sid = pl.lit('"shipment_id":"') + pl.col("__sid") + pl.lit('"')
         dc = pl.when(pl.col("__dc").is_null()).then(pl.lit("null")).otherwise(pl.lit('"') + pl.col("__dc") + pl.lit('"'))
-        # A line is written as its three parts (RecordLog.append_lines_of): the rule's long middle is not copied into
-        # one text per finding first (2026-11-22: ~20 ms and ~28 MB a chunk).
+        # A line is written as its six runs of members (fastexplain.rule_runs, RecordLog.append_lines_of): the rule's
+        # own runs (clause, quotes, fix: ~1.3 kB) are taken by reference from self.rule_runs, not copied into one text
+        # per finding (2026-11-22: the whole line built per finding cost ~20 ms and ~28 MB a chunk).
+        runs = [pl.Series(x, dtype=pl.String) for x in self.rule_runs]
         rule_f = rule_f.lazy().select(
             pl.col("__i").cast(pl.Int64), pl.col("__seq"),
-            pl.concat_str([pl.lit("{"), sid, pl.lit(',"row":'), pl.col("__row").cast(pl.String)]).alias("__head"), pl.col("__mid"),
+            pl.concat_str([pl.lit("{"), sid, pl.lit(',"row":'), pl.col("__row").cast(pl.String)]).alias("__head"),
+            pl.concat_str([pl.lit('"severity":"'), pl.col("__sev"), pl.lit('"')]).alias("__s"),  # error, warning or info
+            pl.lit(runs[0]).gather(pl.col("__r")).alias("__p1"), pl.col("__b"), pl.lit(runs[1]).gather(pl.col("__r")).alias("__p5"),
             pl.concat_str([pl.lit('"destination_country":'), dc, pl.lit("}")]).alias("__tail"),
             pl.col("__sev")).collect()
-        parts = [_line_parts(x[2]) for x in lines]
-        other = pl.DataFrame({"__i": [x[0] for x in lines], "__seq": [x[1] for x in lines], "__head": [p[0] for p in parts],
-                              "__mid": [p[1] for p in parts], "__tail": [p[2] for p in parts], "__sev": [x[3] for x in lines]},
-                             schema={"__i": pl.Int64, "__seq": pl.Int64, "__head": pl.String, "__mid": pl.String, "__tail": pl.String,
-                                     "__sev": pl.String})
+        cut = list(zip(*[_line_runs(x[2]) for x in lines])) or [()] * 6
+        other = pl.DataFrame({"__i": [x[0] for x in lines], "__seq": [x[1] for x in lines],
+                              **{k: list(v) for k, v in zip(_RUNS, cut)}, "__sev": [x[3] for x in lines]},
+                             schema={"__i": pl.Int64, "__seq": pl.Int64, **{k: pl.String for k in _RUNS}, "__sev": pl.String})
         allf = pl.concat([rule_f, other]).sort(["__i", "__seq"])
         if allf.height:
-            out.findings.append_lines_of(allf, ["__head", "__mid", "__tail"])
+            out.findings.append_lines_of(allf, list(_RUNS))
             for sev, cnt in allf.group_by("__sev").len().iter_rows():
                 out.severities[sev] += cnt
         # Shipments of the columnar rows: status from their findings (row-wise rows were counted already).
@@ -1075,13 +1089,20 @@ class _Run:
             out.passed.extend(zip(clean["__sid"].to_list(), clean["__row"].to_list()))
 
 
-def _line_parts(line: str) -> tuple[str, str, str]:
-    """A finding's JSON line (dumps of Finding.to_dict: shipment id and row first, destination country last) cut
-    into the three runs of members _emit writes: `{"shipment_id":…,"row":N`, the middle, `"destination_country":…}`.
-    A raw `,"` occurs in the JSON text only between members (a quote inside a string is escaped)."""
-    head = line.index(",", line.index(',"row":') + 7)
-    tail = line.rindex(',"destination_country":')
-    return line[:head], line[head + 1:tail], line[tail + 1:]
+_RUNS = ("__head", "__s", "__p1", "__b", "__p5", "__tail")  # a finding line's runs of members (fastexplain.rule_runs)
+
+
+def _line_runs(line: str) -> tuple[str, str, str, str, str, str]:
+    """A finding's JSON line (dumps of Finding.to_dict) cut into its six runs of members (fastexplain.rule_runs), as
+    _emit writes them. A raw `,"` occurs in the JSON text only between members (a quote inside a string is escaped);
+    the nested objects before "field" (policy, clause, exception, waived) and the citations after "fix" have no key
+    "field" or "fix"."""
+    s = line.index(',"severity":')
+    r = line.index(',"rule_id":', s)
+    t = line.rindex(',"destination_country":')
+    x = line.rindex(',"fix":', r, t)
+    f = line.rindex(',"field":', r, x)
+    return line[:s], line[s + 1:r], line[r + 1:f], line[f + 1:x], line[x + 1:t], line[t + 1:]
 
 
 def _read_ahead(fh: Any) -> None:

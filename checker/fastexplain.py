@@ -11,8 +11,8 @@ Exact by construction, not by approximation:
 - every number in a text is formatted by `fmt_num` itself, once per distinct value, and joined back;
 - the message template is split by `string.Formatter` and filled with `concat_str`, leaving
   unknown placeholders visible as `engine.fill` does;
-- the finding's JSON is the row-wise engine's own serialisation (`Engine._finding`, `dumps`) with
-  the fields that vary cut out and filled per row.
+- the finding's JSON is the row-wise engine's own serialisation (`Engine._finding`, `dumps`): the
+  rule's own runs of members once (rule_runs), the fields that vary filled per row.
 Whatever falls outside that (a `when` that is not a plain comparison, a format spec in the
 message, an unknown declared category) raises NotCompilable or is left to the Python path, and
 the differential tests (tests/test_fastpath.py) compare both engines finding by finding.
@@ -32,7 +32,7 @@ from .recordlog import dumps
 from .shipment import DERIVED, Shipment
 
 SIDES = ("length_mm", "width_mm", "height_mm")
-_VARYING = ("field", "actual", "expected", "message")
+_VARYING = ("field", "actual", "expected", "message")  # the members run, in Finding.to_dict's order (rule_runs)
 _SIDE_NAMES = ("shortest side", "middle side", "longest side")
 
 
@@ -92,28 +92,27 @@ def _shown(value: float) -> str:
     return got
 
 
-def cut_finding(engine: Engine, cr: CompiledRule, varying: tuple[str, ...]) -> tuple[list[str], list[str], str]:
-    """The serialised finding of `cr` (without shipment id, row and country) cut at its `varying` fields: (pieces,
-    the fields in the order they come between the pieces, the rule's severity). Everything else in a finding of one
-    rule (clause, quote, document, exception, fix, also_cites) is the same in all of them, so it is serialised once."""
+def rule_runs(engine: Engine, cr: CompiledRule) -> tuple[str, str, str]:
+    """A finding of `cr` as JSON is six runs of members: `{"shipment_id":…,"row":…`, `"severity":…`, the rule's
+    own from `"rule_id"` to `"waived"`, the varying `"field"` to `"message"` (members), its own `"fix"` and
+    `"also_cites"`, and `"destination_country":…}` (Finding.to_dict's order). This gives the rule's two runs, and its
+    severity.
+
+    Why: the rule's runs hold its clause, quotes and fix (~1.3 kB of a ~1.6 kB finding) and are the same in all its
+    findings; findings refer to them and the report is written from them (columnar._emit), instead of each finding
+    carrying its own copy."""
     probe = engine._finding(cr, Shipment(0, {}), Violation(None, None, ""))
-    severity = probe.severity
-    sentinel = {k: f"\x01{k}\x01" for k in varying}
-    for k, v in sentinel.items():
-        setattr(probe, k, v)
     d = probe.to_dict()
     del d["shipment_id"], d["row"], d["destination_country"]
     text = dumps(d)[1:-1]
-    marks = sorted((text.index(dumps(v)), k) for k, v in sentinel.items())
-    pieces: list[str] = []
-    order: list[str] = []
-    pos = 0
-    for at, k in marks:
-        pieces.append(text[pos:at])
-        order.append(k)
-        pos = at + len(dumps(sentinel[k]))
-    pieces.append(text[pos:])
-    return pieces, order, severity
+    start = text.index(',"rule_id":') + 1
+    fix = text.rindex(',"fix":')
+    return text[start:text.rindex(',"field":', start, fix)], text[fix + 1:], probe.severity
+
+
+def members(field: Any, actual: Any, expected: Any, message: Any) -> str:
+    """The varying run of a finding (rule_runs), `actual` already as its JSON value (Engine.varying)."""
+    return f'"field":{dumps(field)},"actual":{dumps(actual)},"expected":{dumps(expected)},"message":{dumps(message)}'
 
 
 class Plan:
@@ -126,7 +125,7 @@ class Plan:
         self.cr, self.p = cr, rule.params
         self.declared = self.p.get("mode") == "declared"
         self.message = _template(rule.get("message", "{detail}"))
-        self.pieces, self.order, self.severity = cut_finding(engine, cr, _VARYING)
+        self.severity = rule_runs(engine, cr)[2]
         self._steps: dict[Any, list[tuple[str, Any]]] = {}
         self._reads: dict[Any, list[str]] = {}
 
@@ -154,14 +153,14 @@ class Plan:
         return got
 
     def explain(self, f: Frame, sub: Any) -> Any:
-        """The rows of `sub` (the candidates) that break the rule, with a column `__mid`: the finding's JSON body.
+        """The rows of `sub` (the candidates) that break the rule, with a column `__b`: the finding's varying members.
 
         The expressions depend on the rule and on which columns the file has, not on the chunk: they are
         built once per file shape and reused; only the number formatting is per chunk (its values are).
         """
         pl = f.pl
         if not set(SIDES) <= f.present:
-            return sub.head(0).with_columns(pl.lit(None, dtype=pl.String).alias("__mid"))
+            return sub.head(0).with_columns(pl.lit(None, dtype=pl.String).alias("__b"))
         key = (frozenset(f.present), tuple(f.df.columns))
         steps = self._steps.get(key)
         if steps is None:
@@ -259,10 +258,10 @@ class Plan:
         steps.append(("filter", pl.col("__hit").fill_null(False)))
         values["message"] = pl.concat_str([part for literal, name in self.message
                                            for part in (pl.lit(literal), values.get(name, pl.lit("{" + name + "}")) if name else pl.lit(""))])
-        steps.append(("with", [_json(pl, values[k]).alias(f"__j:{k}") for k in self.order]))
-        body = pl.concat_str([part for k, piece in zip(self.order + [None], self.pieces)
-                              for part in ((pl.lit(piece), pl.col(f"__j:{k}")) if k else (pl.lit(piece),))])
-        steps.append(("with", [body.alias("__mid")]))
+        steps.append(("with", [_json(pl, values[k]).alias(f"__j:{k}") for k in _VARYING]))
+        body = pl.concat_str([part for k in _VARYING for part in (pl.lit(("," if k != _VARYING[0] else "") + f'"{k}":'),
+                                                                  pl.col(f"__j:{k}"))])
+        steps.append(("with", [body.alias("__b")]))  # the members run (see members)
         return steps
 
 

@@ -605,10 +605,14 @@ def test_keyword_prefilter_treats_only_non_word_characters_as_boundaries() -> No
     assert len(inside) > 200 and all(re.match(r"\w", c) for c in inside)
 
 
+_VARYING = ("severity", "field", "actual", "expected", "message")
+
+
 def test_a_findings_json_cut_once_per_rule_is_its_full_serialisation() -> None:
-    """fastexplain.cut_finding: for every rule of every version and country layer, a finding filled into the cut
-    pieces is byte for byte the JSON of Finding.to_dict (quotes, non-ASCII, lists, numbers and None included)."""
-    from checker import columnar, fastexplain
+    """fastexplain.rule_runs: for every rule of every version and country layer, a finding put together from the rule's
+    runs and its varying members is byte for byte the JSON of Finding.to_dict (quotes, non-ASCII, lists, numbers and
+    None included)."""
+    from checker import fastexplain
     from checker.engine import Engine
     from checker.findings import jsonable
     from checker.kinds.base import Violation
@@ -626,21 +630,21 @@ def test_a_findings_json_cut_once_per_rule_is_its_full_serialisation() -> None:
             for origin, dest in {(None, None)} | layers:
                 probe = Shipment(0, {"origin_country": origin, "destination_country": dest})
                 for cr in engine._compile(fam, version, probe, "base", dt.date(2025, 12, 1)):
-                    pieces, order, _ = fastexplain.cut_finding(engine, cr, columnar._VARYING)
+                    own, cited, severity_of_rule = fastexplain.rule_runs(engine, cr)
+                    assert severity_of_rule == cr.rule.severity
                     for field, actual, expected, message, severity in values:
                         f = engine._finding(cr, Shipment(7, {"destination_country": "PL"}), Violation(field, actual, expected))
                         f.message, f.severity = message, severity
                         full = f.to_dict()
                         del full["shipment_id"], full["row"], full["destination_country"]
-                        varying = {"severity": f.severity, "field": f.field, "actual": jsonable(f.actual),
-                                   "expected": f.expected, "message": f.message}
-                        cut = "".join(p + dumps(varying[k]) for p, k in zip(pieces, order)) + pieces[-1]
+                        cut = ",".join([f'"severity":{dumps(f.severity)}', own,
+                                        fastexplain.members(f.field, jsonable(f.actual), f.expected, f.message), cited])
                         assert cut == dumps(full)[1:-1], (fam.id, version.id, cr.rule.id)
                         # Engine.varying (what the columnar path serialises) is that finding's own varying fields.
                         viol = Violation(field, actual, expected, message, severity=severity, vars={"missing_rate": "EUR→PLN"})
                         for missing_rate in (False, True):
                             d = engine._finding(cr, Shipment(7, {}), viol, missing_rate).to_dict()
-                            assert Engine.varying(cr, viol, missing_rate) == {k: d[k] for k in columnar._VARYING}
+                            assert Engine.varying(cr, viol, missing_rate) == {k: d[k] for k in _VARYING}
                         checked += 1
     assert checked > 500
 

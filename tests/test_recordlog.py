@@ -140,19 +140,25 @@ def test_lines_from_polars_reach_the_kernel_in_small_writes(tmp_path: Path, monk
 
 
 def test_records_written_from_several_columns_are_their_members_joined_by_commas(tmp_path: Path) -> None:
-    """append_lines_of with columns: each holds whole members of the record, and the record is their join."""
+    """append_lines_of with columns: each holds whole members of the record, and the record is their join; finding
+    lines are cut into their runs (columnar._line_runs) wherever their texts hold the marks it cuts at."""
     pl = pytest.importorskip("polars")
-    from checker.columnar import _line_parts
+    from checker.columnar import _RUNS, _line_runs
+    from checker.findings import Finding
 
-    records = [{"shipment_id": sid, "row": k + 2, "severity": "error", "message": msg, "destination_country": dc}
-               for k, (sid, msg, dc) in enumerate([("S-1", "plain", "PL"), ('a,"row":9', ',"destination_country":"XX"', None),
-                                                   ("Łódź\\1", "tab\there, quote \" and ,\"", "PT")])]
-    parts = [_line_parts(recordlog.dumps(r)) for r in records]
-    assert [",".join(p) for p in parts] == [recordlog.dumps(r) for r in records]
-    assert [p[0] for p in parts] == [recordlog.dumps(r)[:len(p[0])] for r, p in zip(records, parts)]
-    assert all(p[2].startswith('"destination_country":') for p in parts)
+    odd = ',"destination_country":"XX","fix":"f","field":"g","severity":"h"'
+    records = [Finding(sid, k + 2, "error", "r", "k", msg, field="weight_kg", actual=odd, expected=msg, fix=msg,
+                       clause={"id": "§1", "quote": odd}, also_cites=[{"id": "§2", "quote": odd}], country=dc).to_dict()
+               for k, (sid, msg, dc) in enumerate([("S-1", "plain", "PL"), ('a,"row":9', odd, None),
+                                                   ("Łódź\\1", 'tab\there, quote " and ,"', "PT")])]
+    runs = [_line_runs(recordlog.dumps(r)) for r in records]
+    assert [",".join(p) for p in runs] == [recordlog.dumps(r) for r in records]
+    for r, p in zip(records, runs):
+        assert [json.loads("{" + x.lstrip("{").rstrip("}") + "}") for x in p] == [
+            {k: r[k] for k in keys} for keys in (("shipment_id", "row"), ("severity",), ("rule_id", "kind", "policy", "clause", "layer",
+                                                 "exception", "waived"), ("field", "actual", "expected", "message"),
+                                                 ("fix", "also_cites"), ("destination_country",))]
     log = RecordLog()
-    log.append_lines_of(pl.DataFrame({"h": [p[0] for p in parts], "m": [p[1] for p in parts], "t": [p[2] for p in parts]}),
-                        ["h", "m", "t"])
+    log.append_lines_of(pl.DataFrame({k: [p[j] for p in runs] for j, k in enumerate(_RUNS)}), list(_RUNS))
     assert list(log) == records
     _assert_written(log, tmp_path, records)
