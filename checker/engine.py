@@ -214,7 +214,7 @@ class Engine:
     @classmethod
     def varying(cls, cr: CompiledRule, viol: Violation, missing_rate: bool = False) -> dict[str, Any]:
         """The fields of the finding `_finding` would build that differ between findings of one rule (the rest is the
-        rule's: fastexplain.cut_finding), with `actual` as its JSON value."""
+        rule's: fastexplain.rule_runs), with `actual` as its JSON value."""
         return {"severity": viol.severity or cr.rule.severity, "field": viol.field, "actual": jsonable(viol.actual),
                 "expected": viol.expected, "message": cls._message(cr, viol, missing_rate)}
 
