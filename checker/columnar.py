@@ -54,7 +54,6 @@ _MEMO_PER_RULE = 2_000
 # rows: 4.6 ms each as a plan, 2.5 ms in Python; 80-160 rows about even; 160-320 rows 4.9 against 10.3 ms).
 _PLAN_MIN_ROWS = 100
 _GROUP_IN_PYTHON = 5_000  # candidate rows up to which a rule's combinations are grouped in a dict, not by Polars
-# What differs between two findings of one rule (Finding.to_dict): the rest of a finding's JSON is cut once per rule.
 # Python's str.strip() and `\s` (the row-wise engine) take the information separators U+001C-U+001F for white space;
 # Unicode's White_Space, which Polars and Rust's `\s` follow, does not. A block holding one of them (rare: control
 # characters) sends the rows that hold one to the row-wise engine, and strips shipment ids as Python does, so ids,
@@ -1053,7 +1052,7 @@ class _Run:
             pl.lit(runs[0]).gather(pl.col("__r")).alias("__p1"), pl.col("__b"), pl.lit(runs[1]).gather(pl.col("__r")).alias("__p5"),
             pl.concat_str([pl.lit('"destination_country":'), dc, pl.lit("}")]).alias("__tail"),
             pl.col("__sev")).collect()
-        cut = list(zip(*[_line_runs(x[2]) for x in lines])) or [()] * 6
+        cut = list(zip(*[fastexplain.line_runs(x[2]) for x in lines])) or [()] * 6
         other = pl.DataFrame({"__i": [x[0] for x in lines], "__seq": [x[1] for x in lines],
                               **{k: list(v) for k, v in zip(_RUNS, cut)}, "__sev": [x[3] for x in lines]},
                              schema={"__i": pl.Int64, "__seq": pl.Int64, **{k: pl.String for k in _RUNS}, "__sev": pl.String})
@@ -1090,19 +1089,6 @@ class _Run:
 
 
 _RUNS = ("__head", "__s", "__p1", "__b", "__p5", "__tail")  # a finding line's runs of members (fastexplain.rule_runs)
-
-
-def _line_runs(line: str) -> tuple[str, str, str, str, str, str]:
-    """A finding's JSON line (dumps of Finding.to_dict) cut into its six runs of members (fastexplain.rule_runs), as
-    _emit writes them. A raw `,"` occurs in the JSON text only between members (a quote inside a string is escaped);
-    the nested objects before "field" (policy, clause, exception, waived) and the citations after "fix" have no key
-    "field" or "fix"."""
-    s = line.index(',"severity":')
-    r = line.index(',"rule_id":', s)
-    t = line.rindex(',"destination_country":')
-    x = line.rindex(',"fix":', r, t)
-    f = line.rindex(',"field":', r, x)
-    return line[:s], line[s + 1:r], line[r + 1:f], line[f + 1:x], line[x + 1:t], line[t + 1:]
 
 
 def _read_ahead(fh: Any) -> None:

@@ -102,17 +102,25 @@ def rule_runs(engine: Engine, cr: CompiledRule) -> tuple[str, str, str]:
     findings; findings refer to them and the report is written from them (columnar._emit), instead of each finding
     carrying its own copy."""
     probe = engine._finding(cr, Shipment(0, {}), Violation(None, None, ""))
-    d = probe.to_dict()
-    del d["shipment_id"], d["row"], d["destination_country"]
-    text = dumps(d)[1:-1]
-    start = text.index(',"rule_id":') + 1
-    fix = text.rindex(',"fix":')
-    return text[start:text.rindex(',"field":', start, fix)], text[fix + 1:], probe.severity
+    runs = line_runs(dumps(probe.to_dict()))
+    return runs[2], runs[4], probe.severity
+
+
+def line_runs(line: str) -> tuple[str, str, str, str, str, str]:
+    """A finding's JSON line (dumps of Finding.to_dict) cut into its six runs of members (rule_runs). A raw `,"` occurs
+    in the JSON text only between members (a quote inside a string is escaped); the nested objects before "field"
+    (policy, clause, exception, waived) and the citations after "fix" have no key "field" or "fix"."""
+    s = line.index(',"severity":')
+    r = line.index(',"rule_id":', s)
+    t = line.rindex(',"destination_country":')
+    x = line.rindex(',"fix":', r, t)
+    f = line.rindex(',"field":', r, x)
+    return line[:s], line[s + 1:r], line[r + 1:f], line[f + 1:x], line[x + 1:t], line[t + 1:]
 
 
 def members(field: Any, actual: Any, expected: Any, message: Any) -> str:
     """The varying run of a finding (rule_runs), `actual` already as its JSON value (Engine.varying)."""
-    return f'"field":{dumps(field)},"actual":{dumps(actual)},"expected":{dumps(expected)},"message":{dumps(message)}'
+    return ",".join(f'"{k}":{dumps(v)}' for k, v in zip(_VARYING, (field, actual, expected, message)))
 
 
 class Plan:

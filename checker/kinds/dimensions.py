@@ -112,9 +112,12 @@ def problems(cat: dict[str, Any], sides: tuple[float, float, float], weight: flo
     return _reasons(broken(cat, sides, weight))
 
 
+_UNITS = {"dimensions": "mm", "weight_kg": "kg"}
+
+
 def _reasons(limits: list[tuple[str, str, float, str, float]]) -> list[tuple[str, str]]:
-    unit = {"dimensions": "mm", "weight_kg": "kg"}
-    return [(fld, f"{name} {fmt_num(value)} {unit[fld]} {op} {fmt_num(limit)} {unit[fld]}") for fld, name, value, op, limit in limits]
+    return [(fld, f"{name} {fmt_num(value)} {_UNITS[fld]} {op} {fmt_num(limit)} {_UNITS[fld]}")
+            for fld, name, value, op, limit in limits]
 
 
 def classify(p: dict[str, Any], sides: tuple[float, float, float], weight: float | None) -> str | None:
