@@ -361,17 +361,18 @@ def kind_expr(f: Frame, rule: Rule, env: EvalEnv, categories: Categories) -> Any
         col = f.col(p["field"])
         if "by" in p:
             key = f.col(p["by"])
-            by_value = _allowed_by_value(key, col, p) if f.is_text(p["field"]) and f.is_text(p["by"]) else None
-            if by_value is not None:
-                return by_value
-            pairs = _pairs(p["table"])
-            if pairs is not None and f.is_text(p["field"]) and f.is_text(p["by"]):
-                # One membership test of "key<US>value" instead of a when/then per key (each over the whole column).
-                in_table = _member(key, list(p["table"]))
-                listed = pl.concat_str([key, pl.lit(_US), col]).is_in(pairs)
-                out = pl.when(in_table).then(~listed)
-                out = out.otherwise(~_member(col, p["default"])) if "default" in p else out.otherwise(False)
-                return (col.is_not_null() & key.is_not_null() & out).fill_null(False)
+            if f.is_text(p["field"]) and f.is_text(p["by"]):
+                by_value = _allowed_by_value(key, col, p)
+                if by_value is not None:
+                    return by_value
+                pairs = _pairs(p["table"])
+                if pairs is not None:
+                    # One membership test of "key<US>value" instead of a when/then per key (each over the whole column).
+                    in_table = _member(key, list(p["table"]))
+                    listed = pl.concat_str([key, pl.lit(_US), col]).is_in(pairs)
+                    out = pl.when(in_table).then(~listed)
+                    out = out.otherwise(~_member(col, p["default"])) if "default" in p else out.otherwise(False)
+                    return (col.is_not_null() & key.is_not_null() & out).fill_null(False)
             out = pl.lit(False)
             for k, vals in p["table"].items():
                 out = pl.when(key == k).then(~_member(col, vals)).otherwise(out)
@@ -567,7 +568,7 @@ def _allowed_by_value(key: Any, col: Any, p: dict[str, Any]) -> Any:
             isinstance(v, str) for vals in table.values() for v in vals):
         return None
     values = sorted({v for vals in table.values() for v in vals})
-    if len(values) > _BY_VALUE_MAX or "default" in p and not all(isinstance(v, str) for v in p["default"]):
+    if len(values) > _BY_VALUE_MAX or ("default" in p and not all(isinstance(v, str) for v in p["default"])):
         return None
     in_table = _member(key, keys)
     out = in_table & ~_member(col, values)
