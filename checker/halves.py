@@ -25,6 +25,7 @@ import pickle
 import select
 import shutil
 import signal
+import struct
 import sys
 import tempfile
 import threading
@@ -103,6 +104,7 @@ class Half:
     shares: Shares  # shared with the child
     cpus: tuple[int, int] | None = None  # the CPUs of this process and of the child (split_cpus), None when not pinned
     unpin: set[int] | None = None  # the CPUs this process may use again once the child is done
+    counter: int = 0  # the process that counted the first share's lines for the child (_count_aside), until reaped
 
     def rows_done(self) -> int:
         return self.shares.rows()
@@ -123,6 +125,7 @@ class Half:
                 chunks.append(block)
         pid, self.pid = self.pid, 0
         self._unpin()
+        self._reap_counter()
         try:
             result = pickle.loads(b"".join(chunks)) if chunks else None
         except Exception:  # noqa: BLE001 - a truncated result is no result
@@ -151,6 +154,13 @@ class Half:
         self.shares.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
         self._unpin()
+        self._reap_counter()
+
+    def _reap_counter(self) -> None:
+        """Reap the line counter (_count_aside), long done by now: it only counts."""
+        if self.counter:
+            _stop(self.counter)
+            self.counter = 0
 
     def _unpin(self) -> None:
         """This process may use the CPUs it had before the split again: its own thread, and the threads Polars started
@@ -175,6 +185,7 @@ def fork(path: str, header: Any, body_start: int, cut: int, size: int, engine: A
     # One Polars thread per process: two processes with two threads each on two cores were measured slower
     # (2026-11-21, 1 M rows: 7.9-8.1 s against 6.6-7.5 s). Read by Polars when it is imported.
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
+    counter = _count_aside(path, body_start, cut)  # while Polars is imported below
     # Imported here, before the fork, so the child does not import it again: ~0.15 s of CPU and its page faults
     # (2026-11-22, 1 M rows, twelve alternating pairs: CPU 5.91 -> 5.61 s, wall 3.20 -> 3.11 s, medians). Safe:
     # the import starts no thread pool (Polars starts it at the first operation, after the fork in each process),
@@ -186,6 +197,7 @@ def fork(path: str, header: Any, body_start: int, cut: int, size: int, engine: A
         r, w = os.pipe()
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
+        _drop_counter(counter)
         raise
     sys.stdout.flush()
     sys.stderr.flush()
@@ -193,28 +205,103 @@ def fork(path: str, header: Any, body_start: int, cut: int, size: int, engine: A
     cpus = split_cpus(allowed) if hasattr(os, "sched_setaffinity") else None  # elsewhere nothing is pinned, or said to be
     with warnings.catch_warnings():  # Python 3.12+ warns of any fork with threads: those above are safe
         warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            shares.close()
+            os.close(r)
+            os.close(w)
+            shutil.rmtree(tmp, ignore_errors=True)
+            _drop_counter(counter)
+            raise
     if pid == 0:  # the child: never returns into the caller's stack
         code = 1
         try:
             os.close(r)
             if cpus is not None:
                 _pin({cpus[1]})
-            data = pickle.dumps(_check(path, header, body_start, cut, engine, norm, want_passed, tmp, shares))
+            data = pickle.dumps(_check(path, header, body_start, cut, engine, norm, want_passed, tmp, shares,
+                                       counter[1] if counter else -1))
             with os.fdopen(w, "wb") as fh:
                 fh.write(data)
             code = 0
         finally:
             os._exit(code)
     os.close(w)
+    if counter:
+        os.close(counter[1])  # the child reads the answer
     if cpus is not None:
         _pin({cpus[0]})  # before Polars starts its threads here, so they are pinned with this one
-    return Half(pid, r, tmp, shares, cpus, set(allowed) if cpus is not None else None)
+    return Half(pid, r, tmp, shares, cpus, set(allowed) if cpus is not None else None, counter[0] if counter else 0)
+
+
+_COUNT = struct.Struct("q")
+
+
+def _count_aside(path: str, start: int, end: int) -> tuple[int, int] | None:
+    """A process counting the line ends in [start, end) of `path`, started before this one imports Polars: (its pid,
+    the pipe its count comes from); None where it cannot be started (the child then counts itself).
+
+    Why: the child numbers its rows from the count, and counting its 144 MB took 0.08-0.15 s before its first chunk,
+    while this process imports Polars (~0.12 s) with the second core idle (2026-11-22). Forked before the import, so it
+    has no thread of Polars' to worry about; it ends with os._exit and touches nothing of this process's."""
+    try:
+        r, w = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return None
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            with open(path, "rb") as fh:
+                lines = count_lines(fh, start, end)
+            os.write(w, _COUNT.pack(lines))  # 8 bytes, under PIPE_BUF: one atomic write
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    return pid, r
+
+
+def _stop(pid: int) -> None:
+    """Reap process `pid`, stopping it first if it still runs."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except OSError:
+        pass
+
+
+def _drop_counter(counter: tuple[int, int] | None) -> None:
+    """Close the counter's pipe and reap it (the split did not happen)."""
+    if counter:
+        os.close(counter[1])
+        _stop(counter[0])
+
+
+def _counted(fd: int) -> int | None:
+    """The line count the counter process sent on `fd` (closed here), or None if it ended without one."""
+    if fd < 0:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(_COUNT.size)
+    except OSError:
+        return None
+    return _COUNT.unpack(data)[0] if len(data) == _COUNT.size else None
 
 
 def _check(path: str, header: Any, body_start: int, cut: int, engine: Any, norm: Any, want_passed: bool, tmp: str,
-           shares: Shares) -> dict[str, Any]:
-    """In the child: check the second share, and what it takes over, with row numbers that continue the first's."""
+           shares: Shares, counted: int = -1) -> dict[str, Any]:
+    """In the child: check the second share, and what it takes over, with row numbers that continue the first's;
+    `counted`: the pipe the first share's line count comes from (_count_aside), -1 to count here."""
     from . import columnar
     from .run import ReportBuilder
 
@@ -224,7 +311,8 @@ def _check(path: str, header: Any, body_start: int, cut: int, engine: Any, norm:
     os.mkdir(first)
     segments: list[Segment] = []
     with open(path, "rb") as fh:
-        line = 2 + count_lines(fh, body_start, cut)
+        lines = _counted(counted)
+        line = 2 + (count_lines(fh, body_start, cut) if lines is None else lines)
         shares.publish_line(1, line)
         state = columnar._Run(pl, engine, norm, ReportBuilder(want_passed, spool_dir=first), header)
         try:

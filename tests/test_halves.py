@@ -377,3 +377,35 @@ def test_too_little_left_is_not_taken_over(tmp_path: Path, monkeypatch: pytest.M
         assert shares.take_over(0, fh) is None  # 999 bytes left of the other's share
         assert shares.take_over(1, fh) is not None  # the first's is long
     shares.close()
+
+
+@pytest.mark.parametrize("block", [1, 7, 8 << 20])
+def test_count_lines_counts_the_line_ends_of_a_range_in_any_block_size(tmp_path: Path, block: int,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker import shares
+
+    path, body = _lines_file(tmp_path)
+    start = len(b"header\n")
+    real = bytearray
+    # The buffer is at most 8 MB; a smaller one (1 or 7 bytes) makes every line end fall across block edges.
+    monkeypatch.setattr(shares, "bytearray", lambda n: real(min(n, block)), raising=False)
+    with open(path, "rb") as fh:
+        for end in (start, start + 1, start + len(body) // 3, start + len(body)):
+            assert shares.count_lines(fh, start, end) == body[:end - start].count(b"\n")
+
+
+def test_the_line_count_comes_from_the_counter_process_or_from_the_child_itself(tmp_path: Path) -> None:
+    """The counter forked before Polars is imported (halves._count_aside) sends the count the child would have made;
+    a counter that ends without an answer leaves the child to count itself (None)."""
+    from checker import halves
+
+    path, body = _lines_file(tmp_path)
+    start = len(b"header\n")
+    end = start + len(body) // 2
+    pid, fd = halves._count_aside(str(path), start, end)
+    assert halves._counted(fd) == body[:end - start].count(b"\n")
+    assert os.waitpid(pid, 0)[1] == 0
+    r, w = os.pipe()
+    os.close(w)  # a counter that died before it wrote
+    assert halves._counted(r) is None
+    assert halves._counted(-1) is None
