@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__, swap
+from . import __version__, disposal, swap
 from .errors import FatalInput, PolicyLoadError
 from .findings import RANK
 from .loader import load_policies, load_policies_cached, load_policies_or_fail
@@ -161,6 +161,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not args.quiet:
             sys.stdout.write(rendered.get("text") or _render("text", result))
             sys.stdout.write("Reports: " + ", ".join(str(out_dir / f"report.{EXT[f]}") for f in rendered) + "\n")
+    result.close()
+    disposal.finish()  # the helper of a large run frees what it holds and ends (checker/disposal.py)
     worst = result.worst()
     return 1 if worst and RANK[worst] >= RANK[args.fail_on] else 0
 

@@ -33,6 +33,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import disposal
 from .ranges import counts
 from .shares import Segment, Shares, count_lines, fcntl, work
 
@@ -76,9 +77,11 @@ def _pin(cpus: set[int]) -> None:
         pass
 
 
-# The child first counts the lines of the first half (to number its rows), ~25 times faster than a process checks
-# them (2026-11-22: 144 MB counted in 0.11-0.14 s, checked at ~42 MB/s); the first half is made that much longer
-# so both finish together: parent share P of body B with P/check = P/count + (B - P)/check, P = B / (2 - check/count).
+# The child numbers its rows from the count of the first half's lines, ~25 times faster than a process checks them
+# (2026-11-22: 144 MB counted in 0.08-0.14 s, checked at ~42 MB/s); the first half is made that much longer so both
+# finish together: parent share P of body B with P/check = P/count + (B - P)/check, P = B / (2 - check/count). The
+# helper (_count_aside) now counts while this process imports Polars, so the child mostly finds the count ready;
+# the shares even out what is left as the work comes (checker/shares.py).
 _CHECK_VS_COUNT = 0.04
 
 
@@ -104,7 +107,6 @@ class Half:
     shares: Shares  # shared with the child
     cpus: tuple[int, int] | None = None  # the CPUs of this process and of the child (split_cpus), None when not pinned
     unpin: set[int] | None = None  # the CPUs this process may use again once the child is done
-    counter: int = 0  # the process that counted the first share's lines for the child (_count_aside), until reaped
 
     def rows_done(self) -> int:
         return self.shares.rows()
@@ -125,7 +127,6 @@ class Half:
                 chunks.append(block)
         pid, self.pid = self.pid, 0
         self._unpin()
-        self._reap_counter()
         try:
             result = pickle.loads(b"".join(chunks)) if chunks else None
         except Exception:  # noqa: BLE001 - a truncated result is no result
@@ -154,13 +155,6 @@ class Half:
         self.shares.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
         self._unpin()
-        self._reap_counter()
-
-    def _reap_counter(self) -> None:
-        """Reap the line counter (_count_aside), long done by now: it only counts."""
-        if self.counter:
-            _stop(self.counter)
-            self.counter = 0
 
     def _unpin(self) -> None:
         """This process may use the CPUs it had before the split again: its own thread, and the threads Polars started
@@ -197,7 +191,7 @@ def fork(path: str, header: Any, body_start: int, cut: int, size: int, engine: A
         r, w = os.pipe()
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
-        _drop_counter(counter)
+        _drop(counter)
         raise
     sys.stdout.flush()
     sys.stderr.flush()
@@ -212,78 +206,90 @@ def fork(path: str, header: Any, body_start: int, cut: int, size: int, engine: A
             os.close(r)
             os.close(w)
             shutil.rmtree(tmp, ignore_errors=True)
-            _drop_counter(counter)
+            _drop(counter)
             raise
     if pid == 0:  # the child: never returns into the caller's stack
         code = 1
         try:
             os.close(r)
+            disposal.forget()  # the helper frees files for the parent, not for this process
             if cpus is not None:
                 _pin({cpus[1]})
             data = pickle.dumps(_check(path, header, body_start, cut, engine, norm, want_passed, tmp, shares,
-                                       counter[1] if counter else -1))
+                                       -1 if counter is None else counter))
             with os.fdopen(w, "wb") as fh:
                 fh.write(data)
             code = 0
         finally:
             os._exit(code)
     os.close(w)
-    if counter:
-        os.close(counter[1])  # the child reads the answer
+    _drop(counter)  # the child reads the answer
     if cpus is not None:
         _pin({cpus[0]})  # before Polars starts its threads here, so they are pinned with this one
-    return Half(pid, r, tmp, shares, cpus, set(allowed) if cpus is not None else None, counter[0] if counter else 0)
+    return Half(pid, r, tmp, shares, cpus, set(allowed) if cpus is not None else None)
 
 
 _COUNT = struct.Struct("q")
 
 
-def _count_aside(path: str, start: int, end: int) -> tuple[int, int] | None:
-    """A process counting the line ends in [start, end) of `path`, started before this one imports Polars: (its pid,
-    the pipe its count comes from); None where it cannot be started (the child then counts itself).
+def _count_aside(path: str, start: int, end: int) -> int | None:
+    """Start the helper process: it counts the line ends in [start, end) of `path` for the child, then frees large
+    files for this process (checker/disposal.py) until this process ends. The pipe the count comes from; None where
+    the helper cannot be started (the child then counts itself, and files are freed here).
 
     Why: the child numbers its rows from the count, and counting its 144 MB took 0.08-0.15 s before its first chunk,
-    while this process imports Polars (~0.12 s) with the second core idle (2026-11-22). Forked before the import, so it
-    has no thread of Polars' to worry about; it ends with os._exit and touches nothing of this process's."""
+    while this process imports Polars (~0.12 s) with the second core idle (2026-11-22). Started before that import, so
+    it has no thread of Polars' to worry about. Forked twice, so it is nobody's child to reap: it ends on its own when
+    this process's end of its socket closes."""
     try:
         r, w = os.pipe()
     except OSError:
         return None
     try:
+        mine, its = disposal.pair()
         pid = os.fork()
     except OSError:
         os.close(r)
         os.close(w)
-        return None
-    if pid == 0:
-        code = 1
+        return None  # (a socket pair made before a failed fork is closed when collected)
+    if pid == 0:  # the intermediate process: starts the helper and ends at once
         try:
-            os.close(r)
+            if os.fork() == 0:
+                _helper(path, start, end, w, its)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    os.close(w)
+    its.close()
+    disposal.attach(mine)
+    return r
+
+
+def _helper(path: str, start: int, end: int, w: int, sock: Any) -> None:
+    """The helper process (see _count_aside); never returns."""
+    try:
+        keep = sorted((w, sock.fileno()))
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # not the caller's streams: a reader waiting for their end must not wait for this process
+            os.dup2(null, fd)
+        os.closerange(3, keep[0])  # nor any other file of the parent's (its end of the socket above all)
+        os.closerange(keep[0] + 1, keep[1])
+        os.closerange(keep[1] + 1, 1 << 16)
+        try:
             with open(path, "rb") as fh:
                 lines = count_lines(fh, start, end)
             os.write(w, _COUNT.pack(lines))  # 8 bytes, under PIPE_BUF: one atomic write
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    return pid, r
+        except OSError:
+            pass  # the child counts itself
+        os.close(w)
+        disposal.serve(sock)
+    finally:
+        os._exit(0)
 
 
-def _stop(pid: int) -> None:
-    """Reap process `pid`, stopping it first if it still runs."""
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == 0:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-    except OSError:
-        pass
-
-
-def _drop_counter(counter: tuple[int, int] | None) -> None:
-    """Close the counter's pipe and reap it (the split did not happen)."""
-    if counter:
-        os.close(counter[1])
-        _stop(counter[0])
+def _drop(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
 
 
 def _counted(fd: int) -> int | None:

@@ -16,6 +16,8 @@ import re
 import tempfile
 from typing import IO, Any, Iterable, Iterator
 
+from . import disposal
+
 SPOOL_BYTES = 32 << 20
 _SEP = b",\n"
 
@@ -159,9 +161,14 @@ class RecordLog:
         return getattr(self._fh, "_rolled", True)
 
     def close(self) -> None:
-        self._fh.close()
+        """Close the spool and the other processes' spools; large ones are freed by a helper (checker/disposal.py)."""
+        if self._on_disk():
+            disposal.close(self._fh)
+        else:
+            self._fh.close()  # in memory: asking for its descriptor would write it to disk first
         for t in self._tails:
-            t.close()
+            disposal.close(t)
+        self._tails = []
 
 
 # The most a write hands the kernel at once. Polars writes a chunk's lines ~9 MB at a time; on this VM a write that

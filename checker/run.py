@@ -25,6 +25,13 @@ class CheckResult:
     cpus: tuple[int, ...] | None = None  # the CPUs the processes were pinned to, one each (checker/halves.py)
     moves: int = 0  # how many times one of the two processes took over part of the other's share
 
+    def close(self) -> None:
+        """Release the spools behind the report's findings and shipments (the report cannot be read afterwards)."""
+        for key in ("findings", "shipments"):
+            close = getattr(self.report.get(key), "close", None)
+            if close is not None:
+                close()
+
     def worst(self) -> str | None:
         present = [s for s, n in self.severities.items() if n and s in RANK]
         return max(present, key=lambda s: RANK[s]) if present else None

@@ -22,6 +22,8 @@ import os
 from functools import lru_cache
 from typing import Any
 
+from . import disposal
+
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -55,6 +57,6 @@ def replace(new: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
     """Move file `new` to `path`, replacing what is there; `new`'s name is gone afterwards either way."""
     if os.path.isfile(path) and exchange(new, path):
         with contextlib.suppress(OSError):  # the new report is in place; a stray old one must not undo that
-            os.unlink(new)  # the old report, now under the temporary name
+            disposal.unlink(new)  # the old report, now under the temporary name, freed off the critical path
         return
     os.replace(new, path)

@@ -394,18 +394,33 @@ def test_count_lines_counts_the_line_ends_of_a_range_in_any_block_size(tmp_path:
             assert shares.count_lines(fh, start, end) == body[:end - start].count(b"\n")
 
 
-def test_the_line_count_comes_from_the_counter_process_or_from_the_child_itself(tmp_path: Path) -> None:
-    """The counter forked before Polars is imported (halves._count_aside) sends the count the child would have made;
-    a counter that ends without an answer leaves the child to count itself (None)."""
+_HELPER = """
+import os, sys
+from checker import disposal, halves
+path, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+assert "polars" not in sys.modules  # as in the command line, which starts the helper before Polars is imported
+fd = halves._count_aside(path, start, end)
+assert fd is not None and disposal._sock is not None
+print(halves._counted(fd))
+disposal._sock.settimeout(10)
+disposal._sock.send(b"x")  # the helper still serves after counting
+disposal.finish()
+"""
+
+
+def test_the_line_count_comes_from_the_helper_process_or_from_the_child_itself(tmp_path: Path) -> None:
+    """The helper forked before Polars is imported (halves._count_aside) sends the count the child would have made;
+    a helper that ends without an answer leaves the child to count itself."""
     from checker import halves
 
     path, body = _lines_file(tmp_path)
     start = len(b"header\n")
     end = start + len(body) // 2
-    pid, fd = halves._count_aside(str(path), start, end)
-    assert halves._counted(fd) == body[:end - start].count(b"\n")
-    assert os.waitpid(pid, 0)[1] == 0
+    done = subprocess.run([sys.executable, "-c", _HELPER, str(path), str(start), str(end)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == body[:end - start].count(b"\n")
     r, w = os.pipe()
-    os.close(w)  # a counter that died before it wrote
+    os.close(w)  # a helper that died before it wrote
     assert halves._counted(r) is None
     assert halves._counted(-1) is None
