@@ -34,17 +34,13 @@ def attach(sock: socket.socket) -> None:
     _sock = sock
 
 
-def forget() -> None:
-    """Drop this process's end without telling the helper anything (in a forked process: the end is its parent's)."""
+def finish() -> None:
+    """Close this process's end of the socket: the helper frees what it still holds and ends. In a forked process the
+    end is a copy of its parent's, and closing it tells the helper nothing."""
     global _sock
     if _sock is not None:
         _sock.close()
         _sock = None
-
-
-def finish() -> None:
-    """Let the helper free what it still holds and end."""
-    forget()
 
 
 def serve(sock: socket.socket) -> None:
@@ -81,7 +77,7 @@ def _send(fd: int) -> bool:
         socket.send_fds(_sock, [_FILE], [fd])
         return True
     except OSError:
-        forget()
+        finish()
         return False
 
 
@@ -91,7 +87,7 @@ def _free() -> None:
         try:
             _sock.send(_FREE)
         except OSError:
-            forget()
+            finish()
 
 
 def close(fh: IO[Any]) -> None:

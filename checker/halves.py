@@ -8,7 +8,8 @@ Why fork, and only while Polars is not loaded: the child inherits the loaded pol
 they are, with nothing to pickle; and forking after Polars has started its thread pool can deadlock the
 child. So only a process that has not imported Polars yet (the command line) splits; a test run or a
 library caller that already uses Polars checks in one process. fork() itself imports Polars just before
-forking, so the child inherits the loaded library too (see fork).
+forking, so the child inherits the loaded library too (see fork); a helper process started before that import
+counts the first share's lines for the child and then frees the run's large files (_count_aside, checker/disposal.py).
 
 The two processes start on the two sides of cut_point and then share the work as it comes (checker/shares.py);
 this process puts their ranges together (checker/ranges.py). Exactness: shares are cut at line ends, and a process
@@ -179,7 +180,7 @@ def fork(path: str, header: Any, body_start: int, cut: int, size: int, engine: A
     # One Polars thread per process: two processes with two threads each on two cores were measured slower
     # (2026-11-21, 1 M rows: 7.9-8.1 s against 6.6-7.5 s). Read by Polars when it is imported.
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
-    counter = _count_aside(path, body_start, cut)  # while Polars is imported below
+    count_pipe = _count_aside(path, body_start, cut)  # while Polars is imported below
     # Imported here, before the fork, so the child does not import it again: ~0.15 s of CPU and its page faults
     # (2026-11-22, 1 M rows, twelve alternating pairs: CPU 5.91 -> 5.61 s, wall 3.20 -> 3.11 s, medians). Safe:
     # the import starts no thread pool (Polars starts it at the first operation, after the fork in each process),
@@ -191,7 +192,7 @@ def fork(path: str, header: Any, body_start: int, cut: int, size: int, engine: A
         r, w = os.pipe()
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
-        _drop(counter)
+        _drop(count_pipe)
         raise
     sys.stdout.flush()
     sys.stderr.flush()
@@ -206,24 +207,24 @@ def fork(path: str, header: Any, body_start: int, cut: int, size: int, engine: A
             os.close(r)
             os.close(w)
             shutil.rmtree(tmp, ignore_errors=True)
-            _drop(counter)
+            _drop(count_pipe)
             raise
     if pid == 0:  # the child: never returns into the caller's stack
         code = 1
         try:
             os.close(r)
-            disposal.forget()  # the helper frees files for the parent, not for this process
+            disposal.finish()  # the helper frees files for the parent, not for this process
             if cpus is not None:
                 _pin({cpus[1]})
             data = pickle.dumps(_check(path, header, body_start, cut, engine, norm, want_passed, tmp, shares,
-                                       -1 if counter is None else counter))
+                                       -1 if count_pipe is None else count_pipe))
             with os.fdopen(w, "wb") as fh:
                 fh.write(data)
             code = 0
         finally:
             os._exit(code)
     os.close(w)
-    _drop(counter)  # the child reads the answer
+    _drop(count_pipe)  # the child reads the answer
     if cpus is not None:
         _pin({cpus[0]})  # before Polars starts its threads here, so they are pinned with this one
     return Half(pid, r, tmp, shares, cpus, set(allowed) if cpus is not None else None)
@@ -247,11 +248,18 @@ def _count_aside(path: str, start: int, end: int) -> int | None:
         return None
     try:
         mine, its = disposal.pair()
-        pid = os.fork()
     except OSError:
         os.close(r)
         os.close(w)
-        return None  # (a socket pair made before a failed fork is closed when collected)
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        for end in (mine, its):
+            end.close()
+        os.close(r)
+        os.close(w)
+        return None
     if pid == 0:  # the intermediate process: starts the helper and ends at once
         try:
             if os.fork() == 0:
@@ -293,7 +301,7 @@ def _drop(fd: int | None) -> None:
 
 
 def _counted(fd: int) -> int | None:
-    """The line count the counter process sent on `fd` (closed here), or None if it ended without one."""
+    """The line count the helper (_count_aside) sent on `fd` (closed here), or None if it ended without one."""
     if fd < 0:
         return None
     try:
