@@ -173,27 +173,32 @@ class Plan:
         steps = self._steps.get(key)
         if steps is None:
             steps = self._steps[key] = self._build(f)
+        # One lazy query before the numbers are formatted and one after, on the in-memory engine: each of the ~9
+        # eager steps was planned on its own, and a call cost ~3.5 ms however few its rows (2026-11-22, the 70 plan
+        # calls of 1 M rows: 373-395 -> 340-353 ms; on 5 rows each, 238-253 -> 214-223 ms).
+        lazy = sub.lazy()
         for kind, arg in steps:
             if kind == "with":
-                sub = sub.with_columns(arg)
+                lazy = lazy.with_columns(arg)
             elif kind == "filter":
-                sub = sub.filter(arg)
+                lazy = lazy.filter(arg)
             else:  # every number a text shows, formatted by fmt_num itself once per distinct value
                 # Sides rounded half up are whole numbers, which fmt_num writes as str(int(x)): Polars' integer text,
                 # without collecting their values (2026-11-22: the 12 plans of a bench chunk 60-80 -> 46-57 ms).
                 whole = [k for k in _NUMBERS if k != "__w"] if self.p.get("rounding", "none") == "half_up" else []
                 other = [k for k in _NUMBERS if k not in whole]
-                nums = pl.concat([sub.select(pl.col(k).alias("v")) for k in other if k in ("__lo", "__med", "__hi", "__w")]
-                                 ).drop_nulls().unique()["v"].to_list()
+                sub = lazy.collect(engine="in-memory")
+                nums = sub.select(pl.concat([pl.col(k) for k in other if k in ("__lo", "__med", "__hi", "__w")]).drop_nulls().unique()
+                                  .alias("v")).get_column("v").to_list()
                 shown_of = {v: _shown(v) for v in nums}
                 # Series, built once: replace_strict converts a Python list again for every column (7 columns of
                 # 7.5 k rows with 8.9 k keys: 16 ms with lists, 6.6 ms with Series, 2026-11-22).
                 keys = pl.Series(list(shown_of), dtype=pl.Float64)
                 vals = pl.Series(list(shown_of.values()), dtype=pl.String)
-                sub = sub.with_columns(*[pl.col(k).cast(pl.Int64).cast(pl.String).alias(f"__f{k}") for k in whole],
-                                       *[pl.col(k).replace_strict(keys, vals, default=None, return_dtype=pl.String).alias(f"__f{k}")
-                                         for k in other])
-        return sub
+                lazy = sub.lazy().with_columns(*[pl.col(k).cast(pl.Int64).cast(pl.String).alias(f"__f{k}") for k in whole],
+                                               *[pl.col(k).replace_strict(keys, vals, default=None, return_dtype=pl.String).alias(f"__f{k}")
+                                                 for k in other])
+        return lazy.collect(engine="in-memory")
 
     def _build(self, f: Frame) -> list[tuple[str, Any]]:
         """The steps of `explain`: ("with", expressions), ("filter", condition) or ("format", None)."""
