@@ -859,10 +859,11 @@ class _Run:
         """The rule's mask apart from the partitions it applies to; None when it has no column expression."""
         eng = self.engine
         try:
-            when = fastpath.predicate_expr(frame, rule.when, eng.env).fill_null(True)
             may = fastpath.kind_expr(frame, rule, eng.env, eng.policies.categories).fill_null(True)
+            # A `when` is never null (fastpath.predicate_expr), and no `when` needs no node.
+            when = may if not rule.when else fastpath.predicate_expr(frame, rule.when, eng.env) & may
             # A missing exchange rate inside `when` is itself reported (a warning), whatever the kind would say.
-            return (when & may) | fastpath._rate_unknown(frame, rule.when, eng.env)
+            return fastpath.either(when, fastpath._rate_unknown(frame, rule.when, eng.env))
         except fastpath.NotCompilable:
             return None
 

@@ -218,7 +218,7 @@ def predicate_expr(f: Frame, p: dict[str, Any] | None, env: EvalEnv, positive: b
     if "any" in p:
         return pl.any_horizontal([predicate_expr(f, q, env, positive) for q in p["any"]])
     if "not" in p:
-        return ~predicate_expr(f, p["not"], env, not positive)
+        return negated(f, p["not"], env, not positive)
     fld, op, value = p["field"], p["op"], p.get("value")
     if fld in ("dispatch_at",) and op not in ("present", "absent"):
         raise NotCompilable("date predicates")
@@ -252,6 +252,25 @@ def predicate_expr(f: Frame, p: dict[str, Any] | None, env: EvalEnv, positive: b
     return out.fill_null(op == "ne")
 
 
+def negated(f: Frame, p: dict[str, Any] | None, env: EvalEnv, positive: bool = True) -> Any:
+    """`~predicate_expr(p)`, with a double negation dropped: a mask's expression is planned again for every chunk, at a
+    cost that grows with its nodes (`requires` reads "then: not: any" and negates it)."""
+    if p and "not" in p:
+        return predicate_expr(f, p["not"], env, not positive)
+    return ~predicate_expr(f, p, env, positive)
+
+
+def either(*exprs: Any) -> Any:
+    """`a | b | …` of the expressions that are not None; None when all are (see _rate_unknown)."""
+    present = [e for e in exprs if e is not None]
+    if not present:
+        return None
+    out = present[0]
+    for e in present[1:]:
+        out = out | e
+    return out
+
+
 def _converted(f: Frame, fld: str, target: str, env: EvalEnv) -> Any:
     """The amount converted into `target`; a row whose currency has no rate gets null (and is selected by the caller)."""
     pl = f.pl
@@ -272,7 +291,8 @@ def _converted(f: Frame, fld: str, target: str, env: EvalEnv) -> Any:
 
 
 def _rate_unknown(f: Frame, p: Any, env: EvalEnv) -> Any:
-    """Rows where a currency conversion inside `p` lacks a rate (the row-wise engine reports the missing rate)."""
+    """Rows where a currency conversion inside `p` lacks a rate (the row-wise engine reports the missing rate); None
+    where `p` converts no currency (most rules: no `| False` node to plan in every chunk)."""
     pl = f.pl
     masks = []
 
@@ -287,7 +307,7 @@ def _rate_unknown(f: Frame, p: Any, env: EvalEnv) -> Any:
             for v in q:
                 walk(v)
     walk(p)
-    return pl.any_horizontal(masks) if masks else pl.lit(False)
+    return pl.any_horizontal(masks) if masks else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,13 +351,10 @@ def kind_expr(f: Frame, rule: Rule, env: EvalEnv, categories: Categories) -> Any
         col = _converted(f, p["field"], p["currency"], env) if p.get("currency") else f.col(p["field"])
         v = _round(pl, col, p.get("rounding", "none"))
         incl = p.get("inclusive", True)
-        bad = pl.lit(False)
-        if "min" in p:
-            bad = bad | ((v < p["min"]) if incl else (v <= p["min"]))
-        if "max" in p:
-            bad = bad | ((v > p["max"]) if incl else (v >= p["max"]))
-        unknown = (f.col(p["field"]).is_not_null() & col.is_null()) if p.get("currency") else pl.lit(False)
-        return bad.fill_null(False) | unknown
+        bad = either(((v < p["min"]) if incl else (v <= p["min"])) if "min" in p else None,
+                     ((v > p["max"]) if incl else (v >= p["max"])) if "max" in p else None)
+        unknown = (f.col(p["field"]).is_not_null() & col.is_null()) if p.get("currency") else None
+        return either(pl.lit(False) if bad is None else bad.fill_null(False), unknown)
     if kind == "dimensions":
         if not {"length_mm", "width_mm", "height_mm"} <= f.present:
             return pl.lit(False)
@@ -396,7 +413,7 @@ def kind_expr(f: Frame, rule: Rule, env: EvalEnv, categories: Categories) -> Any
                 out = out | f.col("contents").is_in(f.texts_hitting(categories, banned)).fill_null(False)
         return out
     if kind == "requires":
-        return ~predicate_expr(f, p["then"], env, positive=False) | _rate_unknown(f, p["then"], env)
+        return either(negated(f, p["then"], env, positive=False), _rate_unknown(f, p["then"], env))
     if kind == "window":
         fld = p.get("field", "dispatch_at")
         if fld not in f.present:
