@@ -887,12 +887,15 @@ class _Run:
             return self._explain_python(df, idx, invalid_cols, pos, cr, rule_key, fields, r)
         srcs = {self.h.name[self.h.source[f]] for f in fields}
         bad = [i for i in idx.to_list() if i in invalid_cols and not srcs.isdisjoint(invalid_cols[i])] if invalid_cols else []
-        sub = df.select(plan.reads(frame)).gather(idx)  # the columns the plan reads, not all ~50 of the chunk
-        to_python = sub.select(plan.python_rows(frame).alias("p"))["p"]
+        # The columns the plan reads, not all ~50 of the chunk; df[rows, columns] takes them without a query to plan
+        # (~50 against ~150 us a call, 2026-11-22).
+        sub = df[idx, plan.reads(frame)]
+        odd = plan.python_rows(frame)
+        to_python = sub.select(odd.alias("p"))["p"] if odd is not None else None
         if bad:
-            to_python = to_python | idx.is_in(bad)
+            to_python = idx.is_in(bad) if to_python is None else to_python | idx.is_in(bad)
         # Most chunks have no row for Python here: then neither the filters nor the Python path's queries run.
-        some = to_python.any()
+        some = to_python is not None and to_python.any()
         pieces = [self._explain_python(df, idx.filter(to_python), invalid_cols, pos, cr, rule_key, fields, r)] if some else []
         done = plan.explain(frame, sub.filter(~to_python) if some else sub).filter(pl.col("__b").is_not_null())
         if done.height:
@@ -921,7 +924,7 @@ class _Run:
         if not idx.len():
             return None
         key_cols = [f"__raw:{f}" if f in _RAW_KEYED else f for f in fields]
-        cells = df.select([pl.col(c) for c in key_cols]).gather(idx) if key_cols else pl.DataFrame({"__k": [0] * idx.len()})
+        cells = df[idx, key_cols] if key_cols else pl.DataFrame({"__k": [0] * idx.len()})
         bad = None
         if invalid_cols:
             srcs = {self.h.name[self.h.source[f]]: f for f in fields}

@@ -139,10 +139,10 @@ class Plan:
 
     # ---- per rows -------------------------------------------------------------------------------
     def python_rows(self, f: Frame) -> Any:
-        """Rows whose finding this plan does not build (an unknown declared category): the Python path takes them."""
-        pl = f.pl
+        """Rows whose finding this plan does not build (an unknown declared category): the Python path takes them;
+        None where there are none."""
         if not self.declared:
-            return pl.lit(False)
+            return None
         decl = f.col("size_category")
         return (decl.is_not_null() & (decl != "") & ~decl.is_in(list(self.p["categories"]))).fill_null(False)
 
@@ -154,7 +154,7 @@ class Plan:
             steps = self._steps.get(key)
             if steps is None:
                 steps = self._steps[key] = self._build(f)
-            exprs = [self.python_rows(f)] + [e for kind, arg in steps if arg is not None
+            exprs = [e for e in [self.python_rows(f)] if e is not None] + [e for kind, arg in steps if arg is not None
                                              for e in (arg if isinstance(arg, list) else [arg])]
             roots = {"__i", "__pid"} | {c for e in exprs for c in e.meta.root_names()}
             got = self._reads[key] = [c for c in f.df.columns if c in roots]
