@@ -861,9 +861,9 @@ class _Run:
         try:
             may = fastpath.kind_expr(frame, rule, eng.env, eng.policies.categories).fill_null(True)
             # A `when` is never null (fastpath.predicate_expr), and no `when` needs no node.
-            when = may if not rule.when else fastpath.predicate_expr(frame, rule.when, eng.env) & may
+            hit = may if not rule.when else fastpath.predicate_expr(frame, rule.when, eng.env) & may
             # A missing exchange rate inside `when` is itself reported (a warning), whatever the kind would say.
-            return fastpath.either(when, fastpath._rate_unknown(frame, rule.when, eng.env))
+            return fastpath.either(hit, fastpath._rate_unknown(frame, rule.when, eng.env))
         except fastpath.NotCompilable:
             return None
 

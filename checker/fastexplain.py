@@ -151,11 +151,8 @@ class Plan:
         key = (frozenset(f.present), tuple(f.df.columns))
         got = self._reads.get(key)
         if got is None:
-            steps = self._steps.get(key)
-            if steps is None:
-                steps = self._steps[key] = self._build(f)
-            exprs = [e for e in [self.python_rows(f)] if e is not None] + [e for kind, arg in steps if arg is not None
-                                             for e in (arg if isinstance(arg, list) else [arg])]
+            exprs = [e for e in [self.python_rows(f)] if e is not None] + [e for kind, arg in self._steps_of(f) if arg is not None
+                                                                           for e in (arg if isinstance(arg, list) else [arg])]
             roots = {"__i", "__pid"} | {c for e in exprs for c in e.meta.root_names()}
             got = self._reads[key] = [c for c in f.df.columns if c in roots]
         return got
@@ -169,10 +166,7 @@ class Plan:
         pl = f.pl
         if not set(SIDES) <= f.present:
             return sub.head(0).with_columns(pl.lit(None, dtype=pl.String).alias("__b"))
-        key = (frozenset(f.present), tuple(f.df.columns))
-        steps = self._steps.get(key)
-        if steps is None:
-            steps = self._steps[key] = self._build(f)
+        steps = self._steps_of(f)
         # One lazy query before the numbers are formatted and one after, on the in-memory engine: each of the ~9
         # eager steps was planned on its own, and a call cost ~3.5 ms however few its rows (2026-11-22, the 70 plan
         # calls of 1 M rows: 373-395 -> 340-353 ms; on 5 rows each, 238-253 -> 214-223 ms).
@@ -199,6 +193,14 @@ class Plan:
                                                *[pl.col(k).replace_strict(keys, vals, default=None, return_dtype=pl.String).alias(f"__f{k}")
                                                  for k in other])
         return lazy.collect(engine="in-memory")
+
+    def _steps_of(self, f: Frame) -> list[tuple[str, Any]]:
+        """The steps of `explain` for the chunk's file shape (its columns), built once per shape."""
+        key = (frozenset(f.present), tuple(f.df.columns))
+        steps = self._steps.get(key)
+        if steps is None:
+            steps = self._steps[key] = self._build(f)
+        return steps
 
     def _build(self, f: Frame) -> list[tuple[str, Any]]:
         """The steps of `explain`: ("with", expressions), ("filter", condition) or ("format", None)."""

@@ -255,8 +255,8 @@ def _count_aside(path: str, start: int, end: int) -> int | None:
     try:
         pid = os.fork()
     except OSError:
-        for end in (mine, its):
-            end.close()
+        for sock in (mine, its):
+            sock.close()
         os.close(r)
         os.close(w)
         return None
