@@ -10,6 +10,12 @@ keep what they freed for the next chunk:
   its mmap threshold its own fresh mapping, and that threshold adapts only up to 32 MiB; freed memory at the top of
   the heap is returned past 128 kB. With the threshold at 128 MiB and returns past 256 MiB, 1 M rows (six alternating
   pairs, 2026-11-22): page faults 232 k -> 207 k, CPU 7.22 -> 6.51 s, wall 3.91 -> 3.62 s (medians).
+
+With decay off, jemalloc's background threads have nothing to purge, yet they woke ~15 k times in a 1 M-row run
+(in the process that started them: a forked child has none) and each wake-up preempted a busy thread on the other
+core: the parent's main thread was preempted 8.9 k times and its Polars executor 6.3 k times, the child's 0.5 k and
+0.3 k. Without them (`background_thread:false`), 346 and 152; eight alternating pairs, system time 1.03 -> 0.92 s,
+CPU 6.67 -> 6.51 s (medians, 2026-11-22).
 """
 
 from __future__ import annotations
@@ -20,13 +26,14 @@ import os
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD = 128 << 20
 TRIM_THRESHOLD = 256 << 20
+JEMALLOC_CONF = "background_thread:false,dirty_decay_ms:-1,muzzy_decay_ms:-1"
 
 
 def keep_freed_memory() -> bool:
     """Set both allocators for a large run (before Polars is imported, and before a fork so both processes have it);
     whether glibc took its settings (False elsewhere: musl and macOS keep theirs). A jemalloc setting the user chose
     wins."""
-    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:-1,muzzy_decay_ms:-1")
+    os.environ.setdefault("_RJEM_MALLOC_CONF", JEMALLOC_CONF)
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):

@@ -184,8 +184,8 @@ def fork(path: str, header: Any, body_start: int, cut: int, size: int, engine: A
     # Imported here, before the fork, so the child does not import it again: ~0.15 s of CPU and its page faults
     # (2026-11-22, 1 M rows, twelve alternating pairs: CPU 5.91 -> 5.61 s, wall 3.20 -> 3.11 s, medians). Safe:
     # the import starts no thread pool (Polars starts it at the first operation, after the fork in each process),
-    # only jemalloc's background threads, whose locks jemalloc itself keeps consistent across fork
-    # (pthread_atfork), and Polars' spill cleaner, idle until a query spills to disk (none does here).
+    # only Polars' spill cleaner, idle until a query spills to disk (none does here); jemalloc's background threads
+    # are off (checker/allocators.py), and jemalloc keeps its own locks consistent across fork (pthread_atfork).
     import polars  # noqa: F401
     try:
         shares = Shares(tmp, (body_start, cut, 2), (cut, size, -1), chunk_bytes)

@@ -50,4 +50,28 @@ def test_jemalloc_setting_of_the_user_wins(monkeypatch) -> None:
     assert os.environ["_RJEM_MALLOC_CONF"] == "narenas:1"
     monkeypatch.delenv("_RJEM_MALLOC_CONF")
     allocators.keep_freed_memory()
-    assert os.environ["_RJEM_MALLOC_CONF"] == "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+    assert os.environ["_RJEM_MALLOC_CONF"] == "background_thread:false,dirty_decay_ms:-1,muzzy_decay_ms:-1"
+
+
+_THREADS = """
+import os
+from checker import allocators
+allocators.keep_freed_memory()
+import polars as pl
+for _ in range(10):
+    pl.DataFrame({"a": [str(i) for i in range(100_000)]}).with_columns(pl.col("a").str.len_bytes().alias("n"))
+print(",".join(sorted({open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")})))
+"""
+
+
+def test_polars_jemalloc_starts_no_background_threads() -> None:
+    """With decay off they have nothing to purge, but each wake-up preempted a busy thread (checker/allocators.py).
+    Polars' jemalloc names them jemalloc_bg_thd; Linux lists a process's threads under /proc/self/task."""
+    if not os.path.isdir("/proc/self/task"):
+        return  # no /proc: nothing to look at, and the setting is the environment variable tested above
+    done = subprocess.run([sys.executable, "-c", _THREADS], capture_output=True, text=True, cwd=ROOT,
+                          env={k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"})
+    assert done.returncode == 0, done.stderr
+    names = done.stdout.strip().split(",")
+    assert "python" in names or any(n.startswith("polars") for n in names)  # the listing itself worked
+    assert "jemalloc_bg_thd" not in names
