@@ -1113,7 +1113,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
     allocators.keep_freed_memory()  # chunk after chunk reuses the memory of the last (see checker/allocators.py)
     half = None
     try:
-        with open(path, "rb") as fh:
+        with allocators.frozen_heap(), open(path, "rb") as fh:
             _read_ahead(fh)
             head = fh.read(65536)
             if not utf8_prefix(head):

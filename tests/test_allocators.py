@@ -75,3 +75,19 @@ def test_polars_jemalloc_starts_no_background_threads() -> None:
     names = done.stdout.strip().split(",")
     assert "python" in names or any(n.startswith("polars") for n in names)  # the listing itself worked
     assert "jemalloc_bg_thd" not in names
+
+
+def test_frozen_heap_hides_the_objects_of_before_from_the_collector_and_gives_them_back() -> None:
+    import gc
+
+    from checker import allocators
+
+    before = gc.get_freeze_count()
+    assert before == 0  # pytest froze nothing
+    keep = [[] for _ in range(1000)]  # tracked containers that exist before the block
+    with allocators.frozen_heap():
+        assert gc.get_freeze_count() >= before + 1000
+        made = [[] for _ in range(10)]
+        assert gc.is_tracked(made[0])
+    assert gc.get_freeze_count() == before
+    assert len(keep) == 1000
