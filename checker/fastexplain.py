@@ -170,6 +170,11 @@ class Plan:
         # One lazy query before the numbers are formatted and one after, on the in-memory engine: each of the ~9
         # eager steps was planned on its own, and a call cost ~3.5 ms however few its rows (2026-11-22, the 70 plan
         # calls of 1 M rows: 373-395 -> 340-353 ms; on 5 rows each, 238-253 -> 214-223 ms).
+        # Without the optimiser: these queries are small and built to be run as written (a named column per
+        # stage), and planning, not the rows, is most of their cost. 2026-11-22, the 32 plan queries of a bench
+        # chunk set, alternating in one process: 80-89 ms with the default passes, 59-77 ms with none; same frames.
+        flags = getattr(pl, "QueryOptFlags", None)  # absent from older Polars
+        run = {"engine": "in-memory"} if flags is None else {"engine": "in-memory", "optimizations": flags.none()}
         lazy = sub.lazy()
         for kind, arg in steps:
             if kind == "with":
@@ -181,7 +186,7 @@ class Plan:
                 # without collecting their values (2026-11-22: the 12 plans of a bench chunk 60-80 -> 46-57 ms).
                 whole = [k for k in _NUMBERS if k != "__w"] if self.p.get("rounding", "none") == "half_up" else []
                 other = [k for k in _NUMBERS if k not in whole]
-                sub = lazy.collect(engine="in-memory")
+                sub = lazy.collect(**run)
                 nums = sub.select(pl.concat([pl.col(k) for k in other if k in ("__lo", "__med", "__hi", "__w")]).drop_nulls().unique()
                                   .alias("v")).get_column("v").to_list()
                 shown_of = {v: _shown(v) for v in nums}
@@ -192,7 +197,7 @@ class Plan:
                 lazy = sub.lazy().with_columns(*[pl.col(k).cast(pl.Int64).cast(pl.String).alias(f"__f{k}") for k in whole],
                                                *[pl.col(k).replace_strict(keys, vals, default=None, return_dtype=pl.String).alias(f"__f{k}")
                                                  for k in other])
-        return lazy.collect(engine="in-memory")
+        return lazy.collect(**run)
 
     def _steps_of(self, f: Frame) -> list[tuple[str, Any]]:
         """The steps of `explain` for the chunk's file shape (its columns), built once per shape."""
