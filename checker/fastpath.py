@@ -57,8 +57,7 @@ class Frame:
         over every keyword stem first leaves Python only the texts that can hit at all.
         """
         if self._texts is None:
-            self._texts = self.screened.hits_after(self.pl, self.df.select(self.pl.col("contents").drop_nulls().unique()).to_series(),
-                                                   categories)
+            self._texts = self.screened.hits_after(self.pl, self.df.get_column("contents"), categories)
         wanted = set(ids)
         return sorted(t for t, got in self._texts.items() if got & wanted)
 
@@ -93,11 +92,20 @@ class Screened:
         self.known: Any = None  # a Polars Series of every text screened (hit or not)
         self.hits: dict[str, frozenset[str]] = {}
 
-    def hits_after(self, pl: Any, texts: Any, categories: Categories) -> dict[str, frozenset[str]]:
-        """Screen those of the distinct `texts` not screened before; the texts that hit, with their categories."""
-        if self.known is not None and self.known.len() + texts.len() > _SCREEN_MEMO:
-            self.known, self.hits = None, {}
-        new = texts if self.known is None else texts.filter(~texts.is_in(self.known.implode()))
+    def hits_after(self, pl: Any, cells: Any, categories: Categories) -> dict[str, frozenset[str]]:
+        """Screen the texts among `cells` (a column of a chunk) not screened before; the texts that hit, with their
+        categories.
+
+        The column is probed against the texts known, and only what is left is made unique: after the first chunk
+        that is a few hundred cells, where the distinct texts of the whole column cost ~7 ms a chunk to find
+        (2026-11-22, 117 k rows with 44 k distinct texts: 15-23 -> ~8 ms a chunk with the probe)."""
+        new = None
+        if self.known is not None:
+            new = cells.filter(~cells.is_in(self.known.implode())).drop_nulls().unique()
+            if self.known.len() + new.len() > _SCREEN_MEMO:
+                self.known, self.hits = None, {}
+        if self.known is None:
+            new = cells.drop_nulls().unique()
         rx = categories.prefilter
         every = list(categories.by_id)
         for text in new.filter(new.str.to_lowercase().str.contains(rx)).to_list() if rx and new.len() else []:
@@ -556,7 +564,7 @@ def stage_keyword_hits(pl: Any, df: Any, present: set[str], rules: list[Rule], s
     if "contents" not in present or len(categories.by_id) > 64 or not any(
             r.kind == "prohibited_contents" and r.params.get("screen_keywords", True) for r in rules):
         return df
-    hits = screened.hits_after(pl, df.get_column("contents").drop_nulls().unique(), categories)
+    hits = screened.hits_after(pl, df.get_column("contents"), categories)
     if not hits:
         return df.with_columns(pl.lit(0, dtype=pl.UInt64).alias(KEYWORD_HITS))
     keys = pl.Series(list(hits), dtype=pl.String)
