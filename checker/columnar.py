@@ -287,15 +287,23 @@ def _constant(cells: Any) -> bool:
     return cells.null_count() == 0 and bool((cells == first).all())
 
 
-def _in_force(pl: Any, fam: Any, day: Any, otherwise: int | None, index: dict[str, int]) -> Any:
-    """The position in `index` of `fam`'s dated version in force on `day` (Family.resolve, column-wise), else
-    `otherwise`."""
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
+
+
+def _in_force(pl: Any, fam: Any, when: Any, otherwise: int | None, index: dict[str, int]) -> Any:
+    """The position in `index` of `fam`'s dated version in force at the date-time `when` (Family.resolve,
+    column-wise: on the day of `when`), else `otherwise`.
+
+    Compared as date-times with the days' midnights, which is the same as comparing the days (the day of x is on or
+    after D exactly when x is at or after D's midnight, and before U exactly when x is before U's midnight), without
+    taking the day of every cell: that cost ~3 ms a chunk for each comparison (2026-11-22, 117 k rows)."""
     expr = pl.lit(otherwise, dtype=pl.Int64)
     for v in reversed(fam.dated()):  # built inside out, so the earliest matching version wins as in Family.resolve
         until = fam.until_of(v)
-        cond = day >= pl.lit(v.effective_from)
+        cond = when >= pl.lit(_midnight(v.effective_from))
         if until is not None:
-            cond = cond & (day < pl.lit(until))
+            cond = cond & (when < pl.lit(_midnight(until)))
         expr = pl.when(cond).then(pl.lit(index[v.id], dtype=pl.Int64)).otherwise(expr)
     return expr
 
@@ -767,9 +775,12 @@ class _Run:
         fams = sorted({f for f in names if f and policies.family(f) is not None and not policies.family(f).is_overlay})
         fam_text = pl.col("service").fill_null(pl.lit(eng.default_family)) if service is not None else pl.lit(eng.default_family)
         fam_idx = pl.lit(None, dtype=pl.Int64)
-        for k, fid in reversed(list(enumerate(fams))):
-            fam_idx = pl.when(fam_text == fid).then(pl.lit(k, dtype=pl.Int64)).otherwise(fam_idx)
-        day = pl.col("dispatch_at").dt.date() if "dispatch_at" in present else pl.lit(None, dtype=pl.Date)
+        if fams and set(names) == {fams[0]}:  # the usual chunk: one service, spelled as its family id, on every row
+            fam_idx = pl.lit(0, dtype=pl.Int64)
+        else:
+            for k, fid in reversed(list(enumerate(fams))):
+                fam_idx = pl.when(fam_text == fid).then(pl.lit(k, dtype=pl.Int64)).otherwise(fam_idx)
+        when = pl.col("dispatch_at") if "dispatch_at" in present else pl.lit(None, dtype=pl.Datetime("us"))
         # Codes: a family's versions (with a pinned id it may lack), each overlay's versions (0: none in force).
         versions = {fid: [v.id for v in policies.family(fid).versions] for fid in fams}
         if eng.pinned and eng.default_family in versions and eng.pinned not in versions[eng.default_family]:
@@ -781,7 +792,7 @@ class _Run:
         for k, fid in enumerate(fams):
             fam = policies.family(fid)
             fallback = eng.as_of or dt.datetime.now(ZoneInfo(fam.timezone)).date()
-            d = day.fill_null(pl.lit(fallback))
+            d = when.fill_null(pl.lit(_midnight(fallback)))
             is_fam = fam_idx == k
             index = {v: i for i, v in enumerate(versions[fid])}
             if eng.pinned and fid == eng.default_family:
@@ -806,7 +817,9 @@ class _Run:
         key = fam_idx
         for r, code in zip(radix, [ver, ok, dk, *[ov_codes[o] for o in overlays]]):
             key = key * r + code  # null stays null: no family, or no version in force
-        df = df.with_columns(key.alias("__pid"))
+        # Lazy, so that the family test and the date-time shared by the parts are computed once (eager queries
+        # skip common-subexpression elimination).
+        df = df.lazy().with_columns(key.alias("__pid")).collect(engine="in-memory")
         pids = df.get_column("__pid").unique().drop_nulls().to_list()
         parts = []
         for pid in pids:

@@ -90,7 +90,11 @@ phones = st.sampled_from(["+48 512 345 678", "+33 6 12 34 56 78", "+39 312 345 6
                           "+34 612 345 678", "+351 912 345 678", "+32 470 12 34 56", "+31 6 12345678", "+352 621 123 456",
                           "+48 12 345 67 89", "512345678", "+49 151 23456789", "123", "", "+39 06 698 12345"])
 dates = st.sampled_from(["2025-12-01", "2025-12-01T10:00", "2025-11-19", "2025-03-10", "2024-01-15", "2022-06-04T10:00",
-                         "2022-06-04T18:30", "2022-06-05", "", "2025-13-40", "2025-12-01T10:00+01:00", "yesterday"])
+                         "2022-06-04T18:30", "2022-06-05", "", "2025-13-40", "2025-12-01T10:00+01:00", "yesterday",
+                         # either side of midnight where a version or a maintenance window begins or ends (the fast
+                         # path compares date-times with those midnights: columnar._in_force)
+                         "2025-11-19T23:59:59", "2025-11-20T00:00", "2022-06-03T23:59", "2022-06-04", "2022-06-05T23:59:59",
+                         "2022-06-06T00:00:00"])
 row_st = st.fixed_dictionaries({
     "service": st.sampled_from(["", "", "", "inpost-international", "inpost-cross-border", "e-paczka", "unknown-service"]),
     "dispatch_at": dates,
