@@ -12,8 +12,8 @@ keep what they freed for the next chunk:
   pairs, 2026-11-22): page faults 232 k -> 207 k, CPU 7.22 -> 6.51 s, wall 3.91 -> 3.62 s (medians).
 
 With decay off, jemalloc's background threads have nothing to purge, yet they woke ~15 k times in a 1 M-row run
-(in the process that started them: a forked child has none) and each wake-up preempted a busy thread on the other
-core: the parent's main thread was preempted 8.9 k times and its Polars executor 6.3 k times, the child's 0.5 k and
+(in the process that started them: a forked child has none) and each wake-up preempted a busy thread of the run:
+the parent's main thread was preempted 8.9 k times and its Polars executor 6.3 k times, the child's 0.5 k and
 0.3 k. Without them (`background_thread:false`), 346 and 152; eight alternating pairs, system time 1.03 -> 0.92 s,
 CPU 6.67 -> 6.51 s (medians, 2026-11-22).
 """
