@@ -24,7 +24,7 @@ import string
 from typing import Any
 
 from .engine import CompiledRule, Engine
-from .fastpath import Frame, NotCompilable, predicate_expr
+from .fastpath import Frame, NotCompilable, predicate_expr, query_options
 from .kinds.base import Violation, fmt_num
 from .kinds.dimensions import _box
 from .manifest_columns import columns
@@ -173,8 +173,8 @@ class Plan:
         # Without the optimiser: these queries are small and built to be run as written (a named column per
         # stage), and planning, not the rows, is most of their cost. 2026-11-22, the 32 plan queries of a bench
         # chunk set, alternating in one process: 80-89 ms with the default passes, 59-77 ms with none; same frames.
-        flags = getattr(pl, "QueryOptFlags", None)  # absent from older Polars
-        run = {"engine": "in-memory"} if flags is None else {"engine": "in-memory", "optimizations": flags.none()}
+        passes = query_options(pl)  # none on; None for a Polars without QueryOptFlags
+        run = {"engine": "in-memory"} if passes is None else {"engine": "in-memory", "optimizations": passes}
         lazy = sub.lazy()
         for kind, arg in steps:
             if kind == "with":

@@ -268,6 +268,18 @@ def negated(f: Frame, p: dict[str, Any] | None, env: EvalEnv, positive: bool = T
     return ~predicate_expr(f, p, env, positive)
 
 
+def query_options(pl: Any, **passes: bool) -> Any:
+    """Query options with only the named optimisation passes on (`comm_subexpr_elim=True`, ...), or None for a Polars
+    without QueryOptFlags (its callers then run their queries as before: eagerly, or with the default passes)."""
+    flags = getattr(pl, "QueryOptFlags", None)
+    if flags is None:
+        return None
+    opts = flags.none()
+    for name, on in passes.items():
+        setattr(opts, name, on)
+    return opts
+
+
 def either(*exprs: Any) -> Any:
     """`a | b | …` of the expressions that are not None; None when all are (see _rate_unknown)."""
     present = [e for e in exprs if e is not None]
