@@ -20,6 +20,7 @@ the differential tests (tests/test_fastpath.py) compare both engines finding by 
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Any
 
@@ -241,6 +242,7 @@ class Plan:
         fits = pl.lit(None, dtype=pl.String)
         for i in reversed(range(len(names))):  # the first (smallest) category the parcel fits
             fits = pl.when(pl.col(f"__n{i}") == 0).then(pl.lit(names[i])).otherwise(fits)
+        expected_all = ""  # the non-declared rules' one expected text (below)
         if self.declared:
             decl = f.col("size_category")
             broken = pl.lit(False)
@@ -278,7 +280,12 @@ class Plan:
         steps.append(("filter", pl.col("__hit").fill_null(False)))
         values["message"] = pl.concat_str([part for literal, name in self.message
                                            for part in (pl.lit(literal), values.get(name, pl.lit("{" + name + "}")) if name else pl.lit(""))])
-        steps.append(("with", [_json(pl, values[k]).alias(f"__j:{k}") for k in _VARYING]))
+        # A text that holds no manifest cell (all but a declared category's) is made of the policy's words, the
+        # numbers and this module's literals: where none of the policy's words needs escaping, neither does the text,
+        # and its JSON is the text in quotes (2026-11-22, 600 k rows: the plans' queries 135-158 -> 110-124 ms).
+        words = [literal for literal, _ in self.message] + names + [expected_all]
+        enc = _json if self.declared or any(_NEEDS_ESCAPE.search(w) for w in words) else _quoted
+        steps.append(("with", [enc(pl, values[k]).alias(f"__j:{k}") for k in _VARYING]))
         body = pl.concat_str([part for k in _VARYING for part in (pl.lit(("," if k != _VARYING[0] else "") + f'"{k}":'),
                                                                   pl.col(f"__j:{k}"))])
         steps.append(("with", [body.alias("__b")]))  # the members run (see members)
@@ -288,6 +295,15 @@ class Plan:
 def _json(pl: Any, expr: Any) -> Any:
     """A string expression as a JSON value, escaped as `json.dumps` escapes it (null stays null)."""
     return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
+
+
+# What recordlog.dumps (ensure_ascii off) escapes in a text: a quote, a backslash, a control character.
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+def _quoted(pl: Any, expr: Any) -> Any:
+    """`_json` for a text known to need no escaping: the text in quotes (null stays null)."""
+    return pl.concat_str([pl.lit('"'), expr, pl.lit('"')]).fill_null(pl.lit("null"))
 
 
 def _joined(pl: Any, problems: list[tuple[Any, str, Any]]) -> Any:

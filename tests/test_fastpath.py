@@ -781,3 +781,30 @@ def test_code_columns_with_a_few_other_spellings_give_identical_findings(tmp_pat
     assert one is not None and one.to_list() == [True] + [False] * 64
     assert real(pl.Series(["Locker"] * 2 + ["locker"] * 62), "delivery_type") is None
     assert real(pl.Series(["PL"] * 64), "recipient_city") is None  # not a code column
+
+
+def test_plan_texts_with_policy_words_that_need_escaping_give_identical_findings(tmp_path: Path) -> None:
+    """A dimensions plan writes its texts' JSON as the text in quotes only where the policy's own words need no
+    escaping (fastexplain._quoted); a message with a quote and a backslash must still come out as the row-wise
+    engine writes it."""
+    import shutil
+
+    root = tmp_path / "policies"
+    shutil.copytree(policies_dir(), root)
+    pl_yaml = root / "inpost-international" / "2025-11-20" / "countries" / "PL.yaml"
+    text = pl_yaml.read_text(encoding="utf-8")
+    start = text.index("  - id: robomat-limit")
+    at = text.index("    message:", start)
+    end = text.index("\n    ", at + 1)
+    while text[end + 5] == " ":  # the folded message's continuation lines
+        end = text.index("\n    ", end + 1)
+    odd = '    message: \'{dims} is over the "Robomat" limit \\ {detail}\''
+    pl_yaml.write_text(text[:at] + odd + text[end:], encoding="utf-8")
+    policies = load_policies_or_fail(root)
+    path = generated.manifest(tmp_path, 500, seed=3, violation_share=0.4)
+    kw = {"family": "inpost-international", "version": "2025-11-20"}
+    fast = check_manifest(str(path), policies, engine_mode="columnar", **kw).report
+    slow = check_manifest(str(path), policies, engine_mode="rowwise", **kw).report
+    _assert_same(fast, slow)
+    robomat = [f["message"] for f in fast["findings"] if f["rule_id"] == "robomat-limit"]
+    assert robomat and all('"Robomat" limit \\' in m for m in robomat)
