@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import re
+import stat
 import tempfile
 from typing import IO, Any, Iterable, Iterator
 
@@ -151,6 +152,7 @@ class RecordLog:
         raw = getattr(out, "buffer", None) if (getattr(out, "encoding", "") or "").lower().replace("-", "") == "utf8" else None
         if raw is not None:
             out.flush()  # the spool is UTF-8 already: its bytes go to the file under the text layer, not decoded and re-encoded
+            _reserve(raw, sum(size for _, size in parts))
         for k, (fh, size) in enumerate(parts):
             # Each part ends with a separator; the last part's becomes the closing newline.
             _copy(fh, size - (len(_SEP) if k == len(parts) - 1 else 0), out, raw, fh is not self._fh or self._on_disk())
@@ -237,6 +239,37 @@ def _copy_bytes(src: IO[bytes], count: int, dst: Any, kernel: bool) -> None:
             break
         dst.write(block)
         left -= len(block)
+
+
+_FALLOC_FL_KEEP_SIZE = 1
+_fallocate: Any = None
+
+
+def _reserve(dst: Any, count: int) -> None:
+    """Give the regular file under `dst` the disk blocks for the next `count` bytes now, its size unchanged (Linux
+    fallocate, FALLOC_FL_KEEP_SIZE); anywhere else, or on a refusal, nothing.
+
+    Why: a buffered write that extends a file reserves its blocks page by page as it goes (ext4's delayed
+    allocation); reserved in one call first, a 264 MB copy into a new file took 64-71 ms against 79-99 ms (2026-11-22,
+    four alternating pairs). The findings are most of a large report and are copied into it last, after both
+    processes have ended, so this is time the whole run waits for."""
+    global _fallocate
+    if count < SPOOL_BYTES:
+        return
+    try:
+        fd = dst.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a pipe or a terminal: nothing to reserve
+            return
+        dst.flush()
+        if _fallocate is None:
+            import ctypes
+
+            _fallocate = ctypes.CDLL(None, use_errno=True).fallocate
+            _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+            _fallocate.restype = ctypes.c_int
+        _fallocate(fd, _FALLOC_FL_KEEP_SIZE, os.lseek(fd, 0, os.SEEK_CUR), count)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 def _sendfile(dst: int, src: int, count: int, start: int = 0) -> int:

@@ -163,3 +163,26 @@ def test_records_written_from_several_columns_are_their_members_joined_by_commas
     log.append_lines_of(pl.DataFrame({k: [p[j] for p in runs] for j, k in enumerate(_RUNS)}), list(_RUNS))
     assert list(log) == records
     _assert_written(log, tmp_path, records)
+
+
+def test_the_report_file_gets_its_blocks_before_the_findings_are_copied_in(tmp_path: Path) -> None:
+    """recordlog._reserve: disk blocks for what is about to be copied, the file's size unchanged (so the writes that
+    follow land where they would have); a pipe is left alone."""
+    import os
+    import sys
+
+    target = tmp_path / "report.json"
+    with target.open("wb") as fh:
+        fh.write(b"{")
+        recordlog._reserve(fh, 64 << 20)
+        size, blocks = os.fstat(fh.fileno()).st_size, os.fstat(fh.fileno()).st_blocks
+        fh.write(b"}")
+    assert size == 1 and target.read_bytes() == b"{}"
+    if sys.platform.startswith("linux"):  # elsewhere nothing is reserved
+        assert blocks * 512 >= 64 << 20
+    r, w = os.pipe()
+    with os.fdopen(w, "wb") as pipe:
+        recordlog._reserve(pipe, 64 << 20)  # not a regular file: nothing, and no error
+        pipe.write(b"x")
+    assert os.read(r, 10) == b"x"
+    os.close(r)
