@@ -661,3 +661,49 @@ def test_a_rule_no_layer_changes_is_compiled_once_for_every_country_pair() -> No
     assert len(shared) > 20 and own, (len(shared), own)
     assert all(italy[rid].rule.layer == "country:IT" for rid in own if rid in base)
     assert all(base[rid].rule.layer == "base" for rid in base)
+
+
+def test_the_postcode_table_reads_as_the_yaml_library_reads_it():
+    """kinds/format.flat_mapping reads data/postcodes.yaml without PyYAML (start-up): the same dict as yaml.safe_load,
+    and None (so the YAML library reads it) for anything beyond `CC: 'pattern'` lines."""
+    from pathlib import Path
+
+    import yaml
+
+    from checker.kinds import format as fmt
+
+    text = (Path(fmt.__file__).resolve().parent.parent / "data" / "postcodes.yaml").read_text(encoding="utf-8")
+    flat = fmt.flat_mapping(text)
+    assert flat is not None and flat == yaml.safe_load(text) and len(flat) >= 20
+    assert fmt.flat_mapping("PL: 'it''s'\n# note\n") == {"PL": "it's"} == yaml.safe_load("PL: 'it''s'\n# note\n")
+    for other in ("PL: \"^\\\\d$\"\n", "PL:\n  a: b\n", "PL: '^1$'\nPL: '^2$'\n", "pl: '^1$'\n"):
+        assert fmt.flat_mapping(other) is None
+
+
+def test_a_check_with_cached_policies_never_imports_the_yaml_library(tmp_path):
+    """Start-up: a check whose policies come from the cache parses no YAML, so PyYAML stays unloaded (its import was
+    ~12-19 ms of a 100-row check)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("shipment_id,service,destination_country,delivery_type,length_mm,width_mm,height_mm,weight_kg,"
+                        "recipient_postcode\nS-1,inpost-international,PT,locker,100,100,100,1,9000-100\n", encoding="utf-8")
+    probe = "\n".join([
+        "import sys",
+        "from checker.cli import main",
+        "try:",
+        f"    rc = main(['check', {str(manifest)!r}, '--format', 'json', '--output', {str(tmp_path / 'r.json')!r},"
+        " '--fail-on', 'never', '--quiet'])",
+        "except SystemExit as e:",
+        "    rc = e.code",
+        "print('yaml' in sys.modules, rc)",
+    ])
+    env = {**os.environ, "CHECKER_CACHE_DIR": str(tmp_path / "cache")}
+    first = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    again = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert first.stdout.split()[-2:] == ["True", "0"], first.stderr  # the first run reads the policy files
+    assert again.stdout.split()[-2:] == ["False", "0"], again.stderr
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["summary"]["failed"] == 1  # 9xxx: the islands
