@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import yaml
 
 # PyYAML itself is imported at the first parse, not with this module: a check whose policies come from the cache
-# (loader.load_policies_cached) parses no YAML, and the import was ~12-19 ms of every start (2026-11-22).
+# (loader.load_policies_cached) parses no YAML, and the import was 17-22 ms of every start (2026-11-22).
 
 
 @dataclass(frozen=True)

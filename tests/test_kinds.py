@@ -682,7 +682,7 @@ def test_the_postcode_table_reads_as_the_yaml_library_reads_it():
 
 def test_a_check_with_cached_policies_never_imports_the_yaml_library(tmp_path):
     """Start-up: a check whose policies come from the cache parses no YAML, so PyYAML stays unloaded (its import was
-    ~12-19 ms of a 100-row check)."""
+    17-22 ms of a 100-row check)."""
     import json
     import os
     import subprocess
