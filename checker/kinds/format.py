@@ -43,7 +43,8 @@ def postcode_patterns() -> dict[str, re.Pattern[str]]:
 def flat_mapping(text: str) -> dict[str, str] | None:
     """The file's `CC: 'pattern'` lines (comments and blank lines aside) as a dict, or None if any line is something
     else. Why not the YAML library: a check whose policies come from the cache parses no other YAML, and importing
-    PyYAML was 17-22 ms of every start (2026-11-22), about a tenth of a 100-row check. tests/test_kinds.py holds this reading to yaml.safe_load's on the shipped file."""
+    PyYAML was 17-22 ms of every start (2026-11-22), about a tenth of a 100-row check. tests/test_kinds.py holds
+    this reading to yaml.safe_load's on the shipped file."""
     out: dict[str, str] = {}
     for line in text.splitlines():
         line = line.strip()
