@@ -24,8 +24,12 @@ except ImportError:  # Windows, which has no fork either: one process (halves.wa
 
 # Less than this left of the other process's share is not worth taking over: taking over costs counting the lines
 # before the range (up to a chunk, ~25 ms) and a piece's fixed costs (~0.1 s: 2026-11-22, a 0.6 MB piece took 0.11 s,
-# a 33 MB one 0.55 s), while half of 8 MB is ~70 ms of the other's work, on top of the piece it is checking.
+# a 33 MB one 0.55 s), while half of 8 MB is ~70 ms of the other's work, on top of the piece it is checking. This is
+# the rule while a process has no measured speed of its own (see split); with one, a piece down to TAKE_MIN_BYTES is
+# taken where the sums say both then end about together.
 STEAL_MIN_BYTES = 8 << 20
+TAKE_MIN_BYTES = 2 << 20
+TAKE_COST_S = 0.08  # what taking over a piece costs the taker before it checks a row of it (see above)
 
 
 def count_lines(fh: Any, start: int, end: int) -> int:
@@ -47,6 +51,23 @@ def count_lines(fh: Any, start: int, end: int) -> int:
 
 
 _SLOT = struct.Struct("qqqq")  # next unclaimed byte, end of the share, a line start at or before next, its line number
+_CLAIMED_AT = 128  # offset of each process's time of its last claim (CLOCK_MONOTONIC ns, the same clock in both)
+
+
+def split(unclaimed: int, in_flight: int, since: float, rate: float | None, min_steal: int, min_take: int) -> int:
+    """How many bytes at the back of the other process's unclaimed `unclaimed` to take over; 0 for none.
+
+    Why not always half: the other is also checking the chunk it last claimed (`in_flight` bytes, claimed `since`
+    seconds ago), which no one can take from it. Four runs of 1 M rows ended 0.04-0.16 s apart with halves (2026-11-22),
+    and up to a whole chunk (~0.5 s) where less than STEAL_MIN_BYTES was left. With this process's own speed `rate`
+    (bytes a second, None before its first chunk), the piece is sized so that both end together: the taker's cost of
+    taking (TAKE_COST_S) plus its piece equals what the other has left of its chunk plus the rest of its share."""
+    if rate is None or rate <= 0:
+        return unclaimed // 2 if unclaimed >= min_steal else 0
+    left_in_flight = max(0.0, in_flight - rate * since)
+    take = int((left_in_flight + unclaimed - TAKE_COST_S * rate) / 2)
+    take = min(unclaimed - 1, take)  # the other keeps a line: a share is never cut to nothing
+    return take if take >= min_take else 0
 
 
 class Shares:
@@ -62,6 +83,8 @@ class Shares:
         """`first`, `second`: (start, end, line number of start or -1) of the two processes' shares."""
         self.chunk_bytes = chunk_bytes
         self.min_steal = max(2, int(os.environ.get("CHECKER_STEAL_MIN_BYTES") or STEAL_MIN_BYTES))
+        self.min_take = max(2, int(os.environ.get("CHECKER_STEAL_MIN_BYTES") or TAKE_MIN_BYTES))
+        self.checked = [0, 0.0]  # bytes this process has checked, and the seconds they took (note)
         self.fd = os.open(os.path.join(folder, "shares"), os.O_RDWR | os.O_CREAT, 0o600)
         os.ftruncate(self.fd, mmap.PAGESIZE)
         self.page = mmap.mmap(self.fd, mmap.PAGESIZE)  # shared: both processes see every write
@@ -86,6 +109,14 @@ class Shares:
 
     def rows(self) -> int:
         return int(struct.unpack_from("q", self.page, 0)[0])
+
+    def note(self, size: int, seconds: float) -> None:
+        """This process checked `size` bytes in `seconds`: its speed, which `take_over` sizes pieces by."""
+        self.checked[0] += size
+        self.checked[1] += seconds
+
+    def rate(self) -> float | None:
+        return self.checked[0] / self.checked[1] if self.checked[1] > 0 else None
 
     def set_rows(self, rows: int) -> None:
         struct.pack_into("q", self.page, 0, rows)
@@ -123,12 +154,13 @@ class Shares:
                     raise Unsuitable("a line longer than a chunk")
                 size = cut + 1
             self._set(me, nxt + size, end, nxt, line)
+            struct.pack_into("q", self.page, _CLAIMED_AT + 8 * me, time.monotonic_ns())
         return (block, size, nxt) if size else None
 
     def take_over(self, me: int, fh: Any, gone: Callable[[], bool] | None = None) -> tuple[int, int] | None:
-        """Take over the back half of the other process's share as `me`'s new share: (its start, the line number
-        there), or None when too little is left, or the other process is `gone` before it could say where its lines
-        start."""
+        """Take over the back part of the other process's share (sized by `split`) as `me`'s new share: (its start,
+        the line number there), or None when too little is left, or the other process is `gone` before it could say
+        where its lines start."""
         other = 1 - me
         if gone is not None and gone():  # ended (then its share is done) or died (then Half.result settles it)
             return None
@@ -136,10 +168,12 @@ class Shares:
         while True:
             with self._locked():
                 nxt, end, base, base_line = self._get(other)
-                if end - nxt < self.min_steal:
+                since = (time.monotonic_ns() - struct.unpack_from("q", self.page, _CLAIMED_AT + 8 * other)[0]) / 1e9
+                take = split(end - nxt, nxt - base, since, self.rate(), self.min_steal, self.min_take)
+                if not take:
                     return None
                 if base_line >= 0:
-                    fh.seek(nxt + (end - nxt) // 2 - 1)
+                    fh.seek(end - take - 1)
                     fh.readline()
                     start = fh.tell()
                     if not nxt < start < end:
@@ -207,7 +241,9 @@ def work(shares: Shares, me: int, state: Any, fh: Any, start: int, line: int, fo
             continue
         block, size, at = piece
         seg.chunks.append((at, line, size))
+        began = time.monotonic()
         line += state.chunk(block, line, size)
+        shares.note(size, time.monotonic() - began)
         del block, piece  # released before the next read (see columnar._chunks)
         pos = at + size
         if each is not None:

@@ -424,3 +424,21 @@ def test_the_line_count_comes_from_the_helper_process_or_from_the_child_itself(t
     os.close(w)  # a helper that died before it wrote
     assert halves._counted(r) is None
     assert halves._counted(-1) is None
+
+
+def test_a_piece_taken_over_is_sized_so_both_processes_end_together() -> None:
+    """shares.split: the half of what is left while the taker has no speed of its own yet; with one, what the other
+    still has of the chunk it is checking counts too, and the taker's own cost of taking over is paid from its piece."""
+    from checker.shares import TAKE_COST_S, split
+
+    mb, rate = 1 << 20, 60 << 20  # bytes a second
+    assert split(20 * mb, 32 * mb, 0.1, None, 8 * mb, 2 * mb) == 10 * mb  # no speed yet: half
+    assert split(6 * mb, 32 * mb, 0.1, None, 8 * mb, 2 * mb) == 0  # ... and not below the old minimum
+    # The other has just claimed a whole chunk (~0.5 s at this speed) and 6 MB besides: all but a line of the 6 MB.
+    assert split(6 * mb, 32 * mb, 0.01, rate, 8 * mb, 2 * mb) == 6 * mb - 1
+    # Its chunk is done (claimed long ago): each ends with half of the rest, less the taker's cost of taking over.
+    assert split(20 * mb, 32 * mb, 5.0, rate, 8 * mb, 2 * mb) == int((20 * mb - TAKE_COST_S * rate) / 2)
+    # Half-way through its chunk: that half counts on its side.
+    half_way = split(20 * mb, 32 * mb, 16 * mb / rate, rate, 8 * mb, 2 * mb)
+    assert abs(half_way - int((16 * mb + 20 * mb - TAKE_COST_S * rate) / 2)) <= 1
+    assert split(3 * mb, 0, 0.0, rate, 8 * mb, 2 * mb) == 0  # too little to be worth taking
