@@ -82,8 +82,9 @@ class Shares:
     def __init__(self, folder: str, first: tuple[int, int, int], second: tuple[int, int, int], chunk_bytes: int) -> None:
         """`first`, `second`: (start, end, line number of start or -1) of the two processes' shares."""
         self.chunk_bytes = chunk_bytes
-        self.min_steal = max(2, int(os.environ.get("CHECKER_STEAL_MIN_BYTES") or STEAL_MIN_BYTES))
-        self.min_take = max(2, int(os.environ.get("CHECKER_STEAL_MIN_BYTES") or TAKE_MIN_BYTES))
+        chosen = os.environ.get("CHECKER_STEAL_MIN_BYTES")  # tests take over tiny pieces; it sets both minimums
+        self.min_steal = max(2, int(chosen or STEAL_MIN_BYTES))
+        self.min_take = max(2, int(chosen or TAKE_MIN_BYTES))
         self.checked = [0, 0.0]  # bytes this process has checked, and the seconds they took (note)
         self.fd = os.open(os.path.join(folder, "shares"), os.O_RDWR | os.O_CREAT, 0o600)
         os.ftruncate(self.fd, mmap.PAGESIZE)
