@@ -26,6 +26,8 @@ import gc
 import os
 from typing import Iterator
 
+from . import libc
+
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD = 128 << 20
 TRIM_THRESHOLD = 256 << 20
@@ -37,12 +39,9 @@ def keep_freed_memory() -> bool:
     whether glibc took its settings (False elsewhere: musl and macOS keep theirs). A jemalloc setting the user chose
     wins."""
     os.environ.setdefault("_RJEM_MALLOC_CONF", JEMALLOC_CONF)
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    mallopt = libc.function("mallopt", (ctypes.c_int, ctypes.c_int))
+    if mallopt is None:
         return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
     # mallopt answers 1 where it took the value; musl's is a stub that answers 0.
     return mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
 

@@ -8,6 +8,7 @@ one at a time. Small runs never touch the disk (the spool stays in memory up to 
 
 from __future__ import annotations
 
+import ctypes
 import io
 import itertools
 import json
@@ -17,7 +18,7 @@ import stat
 import tempfile
 from typing import IO, Any, Iterable, Iterator
 
-from . import disposal
+from . import disposal, libc
 
 SPOOL_BYTES = 32 << 20
 _SEP = b",\n"
@@ -242,7 +243,6 @@ def _copy_bytes(src: IO[bytes], count: int, dst: Any, kernel: bool) -> None:
 
 
 _FALLOC_FL_KEEP_SIZE = 1
-_fallocate: Any = None
 
 
 def _reserve(dst: Any, count: int) -> None:
@@ -253,21 +253,17 @@ def _reserve(dst: Any, count: int) -> None:
     allocation); reserved in one call first, a 264 MB copy into a new file took 64-71 ms against 79-99 ms (2026-11-22,
     four alternating pairs). The findings are most of a large report and are copied into it last, after both
     processes have ended, so this is time the whole run waits for."""
-    global _fallocate
     if count < SPOOL_BYTES:
         return
     try:
         fd = dst.fileno()
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # a pipe or a terminal: nothing to reserve
             return
+        fallocate = libc.function("fallocate", (ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong))
+        if fallocate is None:
+            return
         dst.flush()
-        if _fallocate is None:
-            import ctypes
-
-            _fallocate = ctypes.CDLL(None, use_errno=True).fallocate
-            _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
-            _fallocate.restype = ctypes.c_int
-        _fallocate(fd, _FALLOC_FL_KEEP_SIZE, os.lseek(fd, 0, os.SEEK_CUR), count)
+        fallocate(fd, _FALLOC_FL_KEEP_SIZE, os.lseek(fd, 0, os.SEEK_CUR), count)
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         pass
 

@@ -19,25 +19,17 @@ import contextlib
 import ctypes
 import errno
 import os
-from functools import lru_cache
 from typing import Any
 
-from . import disposal
+from . import disposal, libc
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
 
-@lru_cache(maxsize=1)
 def _renameat2() -> Any:
     """The C library's renameat2, or None (glibc < 2.28, musl without it, macOS, Windows)."""
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    return fn
+    return libc.function("renameat2", (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint))
 
 
 def exchange(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
