@@ -52,6 +52,20 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {mem_kb / 1024 / 1024:.1f} GiB, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
+def code_version() -> str:
+    """The commit the bench measured, and whether the checker's code differed from it: RESULTS.md's summary compares
+    benches of the same code (bench/summary.py), which dates alone told only through the notes."""
+    try:
+        head, tree = subprocess.run(["git", "rev-parse", "HEAD", "HEAD:checker"], cwd=ROOT, capture_output=True,
+                                    text=True, check=True).stdout.split()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "checker", "reports", "policies", "pyproject.toml"],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, ValueError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    # The tree of checker/ stays the same across commits that change only documents or benches.
+    return f"commit `{head[:7]}`, checker/ tree `{tree[:7]}`" + (" with uncommitted changes to the checker" if dirty else "")
+
+
 def _tree(pid: int) -> list[int]:
     """`pid` and every process below it."""
     out = [pid]
@@ -196,7 +210,7 @@ def main() -> int:
         print(f"{n:>9} rows {size_mb:7.1f} MB  checker {wall:6.2f} s {rss:7.0f} MiB   naive "
               f"{(f'{naive.wall:6.2f} s {naive.rss:6.0f} MiB' if naive else '—'):>20}  speed-up {speedup}", flush=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"\n## {stamp}\n", f"Machine: {machine()}.", f"Policy: `{POLICY}` (full), CSV → JSON, `--engine auto`, data from generator {GEN}. "
+    lines = [f"\n## {stamp}\n", f"Machine: {machine()}.", f"Code: {code_version()}.", f"Policy: `{POLICY}` (full), CSV → JSON, `--engine auto`, data from generator {GEN}. "
              f"Checker wall time and CPU time (user + system, all processes): the median of {os.environ.get('BENCH_REPEAT', '3')} runs up to 1 M rows (one above), peak memory the "
              "largest (of /usr/bin/time's peak RSS and the summed RSS of all the checker's processes, sampled every 50 ms); the naive baseline runs once.\n",
              "Yardstick (this VM's speed at the time: a fixed pure-Python loop, alone / two copies at once): "
@@ -210,7 +224,11 @@ def main() -> int:
         lines.append(f"\nThe row-wise engine on the {same[0]:,}-row file: {same[1]}, apart from the dialect's `engine`.")
     with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
-    print(f"Appended to {HERE / 'RESULTS.md'}")
+    sys.path.insert(0, str(HERE))
+    import summary  # bench/summary.py
+
+    summary.update(HERE / "RESULTS.md")
+    print(f"Appended to {HERE / 'RESULTS.md'}, and its summary rebuilt")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +37,95 @@ def test_first_difference_ignores_the_time_and_the_engine_only(tmp_path: Path) -
     assert first_difference(fast, slow) == "findings[1] (of 2 and 1)"
     fast.write_text(json.dumps(_report("columnar", [a], "x") | {"summary": {"shipments": 3}}), encoding="utf-8")
     assert first_difference(fast, slow) == "summary"
+
+
+def _bench_summary() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_summary", ROOT / "bench" / "summary.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+_RESULTS = """# Benchmark results
+
+Intro.
+
+## 2026-11-21 20:08 UTC
+
+| rows | CSV MB | checker wall s | checker peak RSS MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| 100 | 0.0 | 0.27 | 35 | — | — | — |
+| 1,000,000 | 288.4 | 19.9–23.9 | 801 | — | — | — |
+
+## 2026-11-23 05:43 UTC
+
+| rows | CSV MB | checker wall s | every run s | checker CPU s | checker peak memory MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| 100 | 0.0 | 0.15 | 0.17 / 0.15 / 0.15 | 0.15 | 27 | — | — | — |
+| 1,000,000 | 288.4 | 3.44 | 3.86 / 3.18 / 3.44 | 5.65 | 785 | 185.27 | 19 | 53.9× |
+
+### Notes of a session, with a table that is not a bench's
+
+| chunk | wall s |
+| ---: | ---: |
+| 32 | 2.84 |
+"""
+
+_CALM = """
+## 2026-11-23 09:00 UTC
+
+| rows | CSV MB | checker wall s | every run s | checker CPU s | checker peak memory MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| 100 | 0.0 | 0.15 | 0.15 | 0.15 | 27 | — | — | — |
+| 1,000,000 | 288.4 | 2.80 | 2.80 | 4.90 | 785 | 170.00 | 19 | 60.7× |
+| 10,000,000 | 2904.2 | 31.29 | 31.29 | 53.10 | 2100 | — | — | — |
+"""
+
+
+def test_summary_reads_every_table_format_by_its_header() -> None:
+    summary = _bench_summary()
+    old, new = summary.parse(_RESULTS)
+    assert old.stamp == "2026-11-21 20:08" and old.sizes[100].wall == 0.27 and old.sizes[100].memory == 35
+    assert old.sizes[1_000_000].wall is None and old.sizes[1_000_000].memory == 801  # a range is no median
+    assert new.sizes[1_000_000].wall == 3.44 and new.sizes[1_000_000].cpu == 5.65 and new.sizes[1_000_000].naive == 185.27
+    assert set(new.sizes) == {100, 1_000_000}  # the notes' table (no "rows" column) adds nothing
+
+
+def test_summary_names_the_targets_missed_and_those_not_run() -> None:
+    summary = _bench_summary()
+    old, new = summary.parse(_RESULTS)
+    assert new.verdicts() == {"1 M rows ≤ 3 s": False, "1 M rows ≤ 1.5 GB": True, "≥ 20× naive": True, "100 rows ≤ 0.5 s": True}
+    assert new.verdict() == "**missed** 1 M rows ≤ 3 s (not run: 10 M rows ≤ 2 GB)"
+    calm = summary.parse(_CALM)[0]
+    assert calm.verdict() == "**missed** 10 M rows ≤ 2 GB"  # 2,100 MiB is over 2 GB (1,907 MiB)
+    calm.sizes[10_000_000].memory = 1112
+    assert calm.verdict() == "none missed"
+    assert old.verdict() == "none missed (not run: 1 M rows ≤ 3 s, ≥ 20× naive, 10 M rows ≤ 2 GB)"
+
+
+def test_summary_is_written_once_before_the_first_bench_and_follows_new_benches(tmp_path: Path, monkeypatch: Any) -> None:
+    summary = _bench_summary()
+    monkeypatch.setattr(summary, "SAME_CODE_SINCE", "2026-11-23 00:00")
+    path = tmp_path / "RESULTS.md"
+    path.write_text(_RESULTS, encoding="utf-8")
+    summary.update(path)
+    text = path.read_text(encoding="utf-8")
+    assert text.index("Intro.") < text.index(summary.START) < text.index("## 2026-11-21 20:08 UTC")
+    assert "**1 benches of the current checker code**" in text and "≤ 3 s in 0 of 1" in text
+    summary.update(path)
+    assert path.read_text(encoding="utf-8") == text  # rebuilt, not added again
+    path.write_text(text + _CALM, encoding="utf-8")
+    summary.update(path)
+    text = path.read_text(encoding="utf-8")
+    assert text.count(summary.START) == 1 and "≤ 3 s in 1 of 2" in text and "| 2026-11-23 09:00 | 0.15 | 2.80 |" in text
+    assert "wall 2.80-3.44 s" in text
+
+
+def test_results_md_summary_matches_its_tables() -> None:
+    """The committed summary was rebuilt after the last bench appended (make bench does it; so does
+    `python bench/summary.py`)."""
+    summary = _bench_summary()
+    text = (ROOT / "bench" / "RESULTS.md").read_text(encoding="utf-8")
+    assert summary.START in text, "bench/RESULTS.md has no summary: run python bench/summary.py"
+    assert summary.render(summary.parse(text)) in text, "bench/RESULTS.md's summary is stale: run python bench/summary.py"
