@@ -1,4 +1,7 @@
-"""The columnar run: a large CSV manifest checked chunk by chunk with Polars, findings built column-wise.
+"""The columnar run: a large CSV or JSON Lines manifest checked chunk by chunk with Polars, findings built column-wise.
+
+A JSON Lines chunk is first turned into the text columns a CSV chunk would give (checker/jsonl_columns.py, which
+says when a record is checked row-wise instead); from there on both are one run.
 
 Data flow per chunk (32 MB of text, so memory stays flat on any file size):
 
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from . import allocators, fastexplain, fastpath, halves, ranges, shares
+from . import allocators, fastexplain, fastpath, halves, jsonl_columns, ranges, shares
 from .engine import Engine
 from .findings import input_finding, shipment_record, status_of
 from .kinds import KINDS
@@ -78,7 +81,7 @@ class Unsuitable(Exception):
 
 
 def applicable(path: str, data: bytes | None, engine: Engine, force: bool = False) -> bool:
-    if data is not None or Path(path).suffix.lower() not in (".csv", ".txt", ""):
+    if data is not None or Path(path).suffix.lower() not in (".csv", ".txt", "", *jsonl_columns.SUFFIXES):
         return False
     if engine.waivers is not None or engine.agreement is not None:
         return False  # waivers and agreements are applied per finding by the row-wise engine
@@ -154,6 +157,11 @@ def _id_hash(sid: Any) -> Any:
 # Reading: header, chunks
 # --------------------------------------------------------------------------------------------
 class _Header:
+    """A CSV's header line; checker/jsonl_columns.JsonlHeader gives a JSON Lines file's columns in this shape."""
+
+    format = "csv"
+    first_line = 2  # the header is line 1
+
     def __init__(self, first: bytes) -> None:
         if first.startswith(b"\xef\xbb\xbf"):
             first, self.encoding = first[3:], "utf-8 (with BOM)"
@@ -184,6 +192,10 @@ class _Header:
         self.unknown = [n for n in names if n and n not in cols and n not in alias]
         self.position = {cell: i for i, cell in enumerate(self.cells)}
         self.name = dict(zip(self.cells, names))  # header cell -> the column name findings use
+        self.decimal_comma = self.delim != ","
+
+    def dialect(self) -> dict[str, Any]:
+        return csv_dialect(self.encoding, self.delim).to_dict()
 
 
 def _chunks(fh: Any, end: int | None = None) -> Iterator[tuple[bytes, int]]:
@@ -341,7 +353,7 @@ class _Frame(fastpath.Frame):
 class _Run:
     def __init__(self, pl: Any, engine: Engine, norm: Normaliser, out: Any, header: _Header) -> None:
         self.pl, self.engine, self.norm, self.out, self.h = pl, engine, norm, out, header
-        self.decimal_comma = header.delim != ","
+        self.decimal_comma = header.decimal_comma
         self.norm.decimal_comma = self.decimal_comma
         # Every valid shipment id of the chunks checked so far, with its 64-bit hash and the row that used it first.
         self.seen = pl.DataFrame(schema={"__h": pl.UInt64, "__sid": pl.String, "__first": pl.Int64})
@@ -393,6 +405,8 @@ class _Run:
         no faster on two cores, since Polars already uses both, and one more chunk in memory."""
         pl, h = self.pl, self.h
         size = len(block) if size is None else size
+        if h.format == jsonl_columns.FORMAT:
+            return self._parse_jsonl(block, first_line, size)
         if block.find(b"\x00", 0, size) >= 0:
             raise Unsuitable("NUL bytes")
         if block.find(b"\r", 0, size) >= 0 and block.count(b"\r", 0, size) != block.count(b"\r\n", 0, size):
@@ -442,7 +456,30 @@ class _Run:
         n = raw.height
         rows = pl.int_range(first_line, first_line + n, eager=True).alias("__row")
         blank = self._blank(raw)
+        return (raw, short, rows, blank, *self._converted(raw, n), separators, None)
 
+    def _parse_jsonl(self, block: bytes, first_line: int, size: int) -> tuple[Any, ...]:
+        """`parse` for JSON Lines (checker/jsonl_columns.py): one row per line, the lines' records kept for the rows
+        the row-wise engine takes."""
+        pl = self.pl
+        body = block[:size] if size < len(block) else block
+        try:
+            cells, blank_list, forced, lines = jsonl_columns.read_block(self.h, body, self.norm.unknown)
+            raw = pl.DataFrame([pl.Series(cell, col, dtype=pl.String) for cell, col in zip(self.h.cells, cells)])
+        except jsonl_columns.NotColumnar as exc:
+            raise Unsuitable(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - e.g. a lone surrogate, which Polars cannot hold: the row-wise engine
+            raise Unsuitable(f"JSON Lines: {exc}") from None
+        del cells
+        n = raw.height
+        rows = pl.int_range(first_line, first_line + n, eager=True).alias("__row")
+        separators = any(body.find(c) >= 0 for c in _SEPARATOR_BYTES)
+        blank = pl.Series("b", blank_list, dtype=pl.Boolean)
+        return (raw, {}, rows, blank, *self._converted(raw, n), separators, (lines, forced))
+
+    def _converted(self, raw: Any, n: int) -> tuple[Any, Any, set[str], list[str]]:
+        """Step 1 of a chunk: its columns converted, with the cells the converters are unsure of flagged."""
+        pl = self.pl
         # 1. conversion with unsure flags
         direct, by_value, constant, names, same = [], {}, [], [], []
         cols = {}
@@ -479,7 +516,7 @@ class _Run:
             cols[canon], cols[f"__u:{canon}"] = mapped.get_column(canon), mapped.get_column(f"__u:{canon}")
         conv = pl.DataFrame([cols[c] for c in names])  # by column, not select(): a select rechunks every column (~20 ms a chunk)
         unsure_df = pl.DataFrame([cols[f"__u:{c}"].alias(c) for c in names])
-        return raw, short, rows, blank, conv, unsure_df, set(names), same, separators
+        return conv, unsure_df, set(names), same
 
     def reevaluate(self, items: list[tuple[bytes, int, str, int]]) -> list[tuple[list[str], list[str], str, str | None]]:
         """The records of manifest lines whose shipment id was first used on an earlier row, by the row-wise engine, as
@@ -487,14 +524,16 @@ class _Run:
         number, shipment id, the row that used it first). Per item: (finding lines, their severities, status,
         shipment line or None). For rows whose id another range used first (ranges.settle_ids); the lines are read in
         one block, and nothing of the run's state changes."""
-        raw, short = self.parse(b"".join(item[0] for item in items), items[0][1])[:2]
+        jsonl = self.h.format == jsonl_columns.FORMAT
+        raw, short = self.parse(b"".join(item[0] for item in items), items[0][1])[:2] if not jsonl else (None, {})
         norm = self.norm
         seen_ids, unknown = norm.seen_ids, norm.unknown
         out = []
         try:
             for i, (_, row, sid, first) in enumerate(items):
                 norm.seen_ids, norm.unknown = {sid: first}, {}
-                _, found, ship_line = self._row_wise(row, dict(zip(raw.columns, raw.row(i))), short.get(i))
+                rec = jsonl_columns.record(items[i][0]) if jsonl else dict(zip(raw.columns, raw.row(i)))
+                _, found, ship_line = self._row_wise(row, rec, short.get(i))
                 out.append(([dumps(f.to_dict()) for f in found], [f.severity for f in found], status_of(found), ship_line))
         finally:
             norm.seen_ids, norm.unknown = seen_ids, unknown
@@ -534,12 +573,15 @@ class _Run:
     def process(self, parsed: tuple[Any, ...]) -> None:
         """Everything after parsing: exact cell decisions, ids, resolution, masks, explanation, output."""
         pl = self.pl
-        raw, short, rows, blank, conv, unsure_df, present, same, separators = parsed
+        raw, short, rows, blank, conv, unsure_df, present, same, separators, jsonl = parsed
         n = raw.height
         rowwise = pl.repeat(False, n, eager=True).alias("rw")  # not a Python list of n items (~1.3 ms a chunk)
         if separators:  # see _SEPARATORS: those rows are the row-wise engine's
             rowwise = raw.select(pl.any_horizontal([pl.col(c).str.contains_any(_SEPARATORS).fill_null(False)
                                                     for c in raw.columns]))[:, 0].alias("rw")
+        if jsonl is not None and jsonl[1]:  # JSON Lines records the row-wise engine checks (checker/jsonl_columns.py)
+            rowwise = rowwise.scatter(list(jsonl[1]), True)
+        refused: list[int] = []  # JSON Lines rows with a cell the converter refuses: their findings quote the JSON value
         problems: list[tuple[int, int, str, Any, tuple[str, str, str]]] = []  # (index, header position, column, raw, problem)
         nulls: dict[str, Any] = {}
         settled: set[str] = set()  # columns with a cell the row-wise converter decided
@@ -560,7 +602,10 @@ class _Run:
                 ok, value, problem = verdict
                 if not ok:
                     bad.append(i)
-                    problems.append((i, self.h.position[src], self.h.name[src], cell, problem))
+                    if jsonl is None:
+                        problems.append((i, self.h.position[src], self.h.name[src], cell, problem))
+                    else:
+                        refused.append(i)
                 elif value is None:
                     empty.append(i)
                 else:
@@ -574,6 +619,8 @@ class _Run:
                     rowwise = rowwise.scatter(odd, True)
                 else:
                     conv = conv.with_columns(patched)
+        if refused:
+            rowwise = rowwise.scatter(refused, True)
         for canon, idx in nulls.items():
             mask = pl.repeat(False, n, eager=True).scatter(idx, True)
             conv = conv.with_columns(pl.when(mask).then(None).otherwise(pl.col(canon)).alias(canon))
@@ -657,9 +704,12 @@ class _Run:
         # 6. the rows the row-wise engine takes in full
         ship_lines: list[tuple[int, str]] = []
         for i in rw_rows:
-            rec = dict(zip(raw.columns, raw.row(i)))
-            if all(v is None or not str(v).strip() for v in rec.values()):
-                continue  # a blank line is no shipment
+            if jsonl is not None:
+                rec = jsonl[1][i] if i in jsonl[1] else jsonl_columns.record(jsonl[0][i])
+            else:
+                rec = dict(zip(raw.columns, raw.row(i)))
+                if all(v is None or not str(v).strip() for v in rec.values()):
+                    continue  # a blank line is no shipment
             if first_at[i] is not None and first_at[i] < row_at[i]:
                 self.norm.seen_ids[sid_at[i]] = first_at[i]
             ship, found_here, ship_line = self._row_wise(row_at[i], rec, short.get(i))
@@ -1141,7 +1191,14 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
             if not utf8_prefix(head):
                 return None  # UTF-16, legacy code pages and NUL bytes are the row-wise reader's job
             fh.seek(0)
-            header = _Header(fh.readline())
+            if Path(path).suffix.lower() in jsonl_columns.SUFFIXES:
+                first = jsonl_columns.first_record(fh)
+                if first is None:
+                    return None
+                header: Any = jsonl_columns.JsonlHeader(first)
+                fh.seek(0)
+            else:
+                header = _Header(fh.readline())
             body_start, size = fh.tell(), os.fstat(fh.fileno()).st_size
             cut = halves.cut_point(fh, body_start, size) if halves.wanted(size) else None
             if cut is not None:  # decided while Polars is not loaded: see checker/halves.py
@@ -1157,9 +1214,9 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
                     progress(rows + (half.rows_done() if half is not None and half.pid else 0))  # pid: still running
 
             if half is None:
-                state.check_range(fh, 2, None, report)
+                state.check_range(fh, header.first_line, None, report)
             else:
-                shares.work(half.shares, 0, state, fh, body_start, 2, half.tmp, mine, report, half.gone)
+                shares.work(half.shares, 0, state, fh, body_start, header.first_line, half.tmp, mine, report, half.gone)
                 result = half.result(report if progress is not None else None)
                 if result is not None and "unsuitable" in result:
                     raise Unsuitable(result["unsuitable"])
@@ -1184,4 +1241,4 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
             half.abandon()  # idempotent: stops a child still running (an error, Ctrl-C) and removes its files
     if out.want_passed:
         out.passed.sort(key=lambda x: x[1])
-    return {**csv_dialect(header.encoding, header.delim).to_dict(), "engine": "columnar"}
+    return {**header.dialect(), "engine": "columnar"}

@@ -326,7 +326,7 @@ def _check(path: str, header: Any, body_start: int, cut: int, engine: Any, norm:
     segments: list[Segment] = []
     with open(path, "rb") as fh:
         lines = _counted(counted)
-        line = 2 + (count_lines(fh, body_start, cut) if lines is None else lines)
+        line = header.first_line + (count_lines(fh, body_start, cut) if lines is None else lines)
         shares.publish_line(1, line)
         state = columnar._Run(pl, engine, norm, ReportBuilder(want_passed, spool_dir=first), header)
         try:

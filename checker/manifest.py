@@ -184,19 +184,24 @@ def _jsonl_lines(text: str | Callable[[], IO[str]]) -> Iterator[str]:
             yield line[:-1] if line.endswith("\n") else line
 
 
+def jsonl_record(line: str) -> Any:
+    """The record of one non-blank JSON Lines line; a _Broken one where the line is no JSON. Shared with the columnar
+    reader of JSON Lines (checker/jsonl_columns.py), so a line means the same thing to both engines."""
+    try:
+        return json.loads(line, parse_int=_int_or_text)
+    except json.JSONDecodeError as exc:
+        return _Broken(f"invalid JSON ({exc.msg})")
+    except RecursionError:
+        return _Broken("invalid JSON (nested too deeply)")
+    except ValueError as exc:
+        return _Broken(f"unusable JSON value ({exc})")
+
+
 def _read_jsonl(path: str, text: str | Callable[[], IO[str]], encoding: str) -> RawManifest:
     def gen() -> Iterator[tuple[int, Any]]:
         for lineno, line in enumerate(_jsonl_lines(text), start=1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line, parse_int=_int_or_text)
-            except json.JSONDecodeError as exc:
-                yield lineno, _Broken(f"invalid JSON ({exc.msg})")
-            except RecursionError:
-                yield lineno, _Broken("invalid JSON (nested too deeply)")
-            except ValueError as exc:
-                yield lineno, _Broken(f"unusable JSON value ({exc})")
+            if line.strip():
+                yield lineno, jsonl_record(line)
     return RawManifest(path, Dialect("jsonl", encoding), gen())
 
 

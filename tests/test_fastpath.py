@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 import generated
 from checker.loader import load_policies_or_fail
@@ -808,3 +808,163 @@ def test_plan_texts_with_policy_words_that_need_escaping_give_identical_findings
     _assert_same(fast, slow)
     robomat = [f["message"] for f in fast["findings"] if f["rule_id"] == "robomat-limit"]
     assert robomat and all('"Robomat" limit \\' in m for m in robomat)
+
+
+# ---- JSON Lines: the same columnar run over records (checker/jsonl_columns.py) ---------------------------------------
+def _write_jsonl(path: Path, records: list[Any], newline: str = "\n") -> Path:
+    """One JSON value per line; a str item is written as it is (a blank line, a broken line)."""
+    lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False, default=str) for r in records]
+    path.write_bytes((newline.join(lines) + newline).encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("family,version,tests_dir", _cases(), ids=lambda x: str(x).split("/")[-1] if isinstance(x, Path) else str(x))
+def test_every_policy_test_case_as_json_lines_gives_identical_findings(tmp_path: Path, family: str, version: str,
+                                                                      tests_dir: Path) -> None:
+    """The cases' shipments as JSON records, their values typed as in the YAML (numbers, booleans, lists)."""
+    rows = []
+    for f in sorted(tests_dir.glob("*.yaml")):
+        for i, case in enumerate(load_yaml_file(f).data["cases"]):
+            rows.append({"shipment_id": f"{f.stem}-{i}", **case["shipment"]})
+    path = _write_jsonl(tmp_path / "cases.jsonl", rows)
+    fast, slow = _both(path, family=family, version=version)
+    _assert_same(fast, slow)
+    assert slow["summary"]["shipments"] == len(rows) and fast["manifest"]["dialect"]["format"] == "jsonl"
+
+
+def _typed(text: str, as_type: str) -> Any:
+    """A CSV cell of row_st as a JSON value of another type, where it reads as one."""
+    try:
+        if as_type == "int":
+            return int(float(text))
+        if as_type == "float":
+            return float(text)
+    except (ValueError, OverflowError):  # "abc", "inf" as an int
+        return text
+    if as_type == "bool":
+        return {"true": True, "false": False}.get(text, text)
+    if as_type == "list":
+        return [t for t in text.split(";")] if text else []
+    return text
+
+
+_ODD_VALUES = st.sampled_from([None, "", "  ", 0, 1, -1.5, 1e-7, 1e13, True, False, [], [""], ["alcohol"], ["a;b"],
+                               ["cash", 5], {"x": 1}, [["x"]], "NaN", 10**30, 2.0, "1,5", " 12 ", "x\x1fy"])
+# Keys the first record may not use: an alias, other capitals, white space, a key of no column. (Two keys for the
+# shipment id send the whole file to the row-wise engine: test_json_lines_the_columnar_run_cannot_take_are_read_row_wise.)
+_KEYS = st.sampled_from(["length_cm", "Weight_KG", "weight_g", "note", "__meta", "  contents ", "Service", "pallet"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(row_st, st.dictionaries(st.sampled_from(["length_mm", "weight_kg", "declared_value",
+                                                                        "sender_is_consumer", "contents_categories",
+                                                                        "recipient_postcode", "shipment_id", "service"]),
+                                                       st.sampled_from(["int", "float", "bool", "list", "text"]), max_size=4),
+                               st.dictionaries(st.sampled_from(COLUMNS), _ODD_VALUES, max_size=2),
+                               st.dictionaries(_KEYS, _ODD_VALUES, max_size=2),
+                               st.sampled_from(["record"] * 20 + ["", "   ", "\u00a0", "\x1f", "{broken", "[1, 2]", "7", '"text"',
+                                                                   "null", "{}"])),
+                     min_size=1, max_size=30),
+       newline=st.sampled_from(["\n", "\r\n"]), dup=st.booleans())
+def test_random_json_lines_give_identical_findings(tmp_path_factory, rows: list[tuple[Any, ...]], newline: str, dup: bool) -> None:
+    """Records with values of every JSON type (numbers, booleans, lists, nested objects, null), keys spelled otherwise
+    than the first record spelled them or known to no column, and lines that are blank, broken or no object."""
+    records: list[Any] = []
+    for i, (row, types, odd, extra, line) in enumerate(rows):
+        if line != "record":
+            records.append(line)
+            continue
+        rec = {k: _typed(v, types.get(k, "text")) for k, v in row.items() if v != ""}
+        rec["shipment_id"] = f"S{i if not (dup and i == len(rows) - 1) else 0}" if "shipment_id" not in odd else odd["shipment_id"]
+        rec.update(odd)
+        rec.update(extra)
+        records.append(rec)
+    path = _write_jsonl(tmp_path_factory.mktemp("m") / "m.jsonl", records, newline)
+    rates = Rates(base="PLN", per_unit={"EUR": 4.3})
+    try:
+        slow = check_manifest(str(path), POLICIES, engine_mode="rowwise", family="inpost-international",
+                              env=EvalEnv(rates=rates, categories=POLICIES.categories), as_of=dt.date(2025, 12, 1)).report
+    except Exception as exc:  # noqa: BLE001 - e.g. no record at all: the fast path must refuse the same way
+        with pytest.raises(type(exc)):
+            check_manifest(str(path), POLICIES, engine_mode="columnar", family="inpost-international",
+                           env=EvalEnv(rates=rates, categories=POLICIES.categories), as_of=dt.date(2025, 12, 1))
+        return
+    fast = check_manifest(str(path), POLICIES, engine_mode="columnar", family="inpost-international",
+                          env=EvalEnv(rates=rates, categories=POLICIES.categories), as_of=dt.date(2025, 12, 1)).report
+    # The fast path reads a file whose first non-blank line is a record with one key per column.
+    first = next((r for r in records if not (isinstance(r, str) and not r.strip())), None)
+    if isinstance(first, str):
+        try:
+            first = json.loads(first)  # "{}" is a record too
+        except ValueError:
+            pass
+    taken = isinstance(first, dict) and _one_key_per_column(first) and not any(
+        isinstance(r, dict) and sum(k.strip().lower() == "shipment_id" for k in r) > 1 for r in records)
+    assert (fast["manifest"]["dialect"].get("engine") == "columnar") == taken
+    event("the fast path read the file" if taken else "the row-wise engine read the file")
+    if taken:
+        _assert_same(fast, slow)
+    else:
+        assert fast == {**slow, "generated_at": fast["generated_at"]}  # the row-wise engine read it for both
+
+
+def _one_key_per_column(rec: dict[str, Any]) -> bool:
+    from checker.jsonl_columns import JsonlHeader, NotColumnar
+
+    try:
+        JsonlHeader(rec)
+    except NotColumnar:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_small_chunks_of_json_lines_with_blank_lines_and_repeated_ids_give_identical_findings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str) -> None:
+    """Chunk edges in JSON Lines: blank lines count for the row numbers, ids repeat those of earlier blocks, and some
+    records go to the row-wise engine (a nested value, an alias the first record did not use)."""
+    from checker import columnar
+
+    path = generated.manifest(tmp_path, 600, seed=7, violation_share=0.3)
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    records: list[Any] = []
+    for i, row in enumerate(rows):
+        rec: dict[str, Any] = {k: v for k, v in row.items() if v}
+        for k in ("length_mm", "weight_kg"):
+            if i % 3 and k in rec:
+                rec[k] = _typed(rec[k].replace(",", "."), "float")
+        if i % 50 == 0 and i:
+            rec["shipment_id"] = rows[i - 40]["shipment_id"]
+        if i % 37 == 1:
+            rec["note"] = {"nested": True}
+        if i % 41 == 1:
+            rec["weight_g"] = 1200  # a second key for the weight, which the first record did not use
+        records.append(rec)
+        if i % 23 == 0:
+            records.append("")
+    path = _write_jsonl(tmp_path / "m.jsonl", records, newline)
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", 4096)
+    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+    _assert_same(fast, slow)
+    assert slow["summary"]["shipments"] == 600 and fast["findings"][-1]["row"] > 600  # numbered by line, blanks too
+    assert "input-duplicate-id" in {f["rule_id"] for f in slow["findings"]}
+    assert "unknown columns kept and ignored: note" in slow["manifest"]["warnings"]
+
+
+def test_json_lines_the_columnar_run_cannot_take_are_read_row_wise(tmp_path: Path) -> None:
+    """A first line that is no object, a file not in UTF-8, a record with two keys for one column: the row-wise
+    engine reads them, with the same report as without the fast path."""
+    cases = {
+        "first-not-object": b'[1, 2]\n{"shipment_id": "S1", "weight_kg": 3}\n',
+        "latin-2": '{"shipment_id": "S1", "contents": "Książki"}\n'.encode("iso-8859-2"),
+        "two-keys": b'{"shipment_id": "S1", "weight_kg": 3, "weight_g": 3000}\n',
+        "two-ids-later": b'{"shipment_id": "S1", "weight_kg": 3}\n{"shipment_id": "S2", "Shipment_ID": "S3"}\n',
+        "bom": b'\xef\xbb\xbf{"shipment_id": "S1", "weight_kg": 3}\n',
+    }
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(data)
+        fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+        assert "engine" not in fast["manifest"]["dialect"], name
+        assert fast == {**slow, "generated_at": fast["generated_at"]}, name

@@ -442,3 +442,49 @@ def test_a_piece_taken_over_is_sized_so_both_processes_end_together() -> None:
     half_way = split(20 * mb, 32 * mb, 16 * mb / rate, rate, 8 * mb, 2 * mb)
     assert abs(half_way - int((16 * mb + 20 * mb - TAKE_COST_S * rate) / 2)) <= 1
     assert split(3 * mb, 0, 0.0, rate, 8 * mb, 2 * mb) == 0  # too little to be worth taking
+
+
+def _as_json_lines(path: Path) -> Path:
+    """The CSV manifest at `path` as JSON Lines: numbers as JSON numbers, empty cells left out, a blank line now and
+    then (it counts for the row numbers)."""
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    lines = []
+    for i, row in enumerate(rows):
+        rec: dict[str, Any] = {}
+        for key, cell in row.items():
+            if not cell:
+                continue
+            try:
+                rec[key] = float(cell.replace(",", ".")) if key.endswith(("_mm", "_kg", "_value")) else cell
+            except ValueError:
+                rec[key] = cell
+        lines.append(json.dumps(rec, ensure_ascii=False))
+        if i % 97 == 5:
+            lines.append("")
+    out = path.with_suffix(".jsonl")
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("share", ["", "0.05"], ids=["halves", "first-takes-over"])
+def test_json_lines_in_two_processes_give_the_report_of_one(tmp_path: Path, share: str) -> None:
+    """A JSON Lines manifest (no header line: its rows are numbered from line 1) split, and taken over, as a CSV is;
+    an id of the first half reused in the second is still a duplicate."""
+    path = _as_json_lines(_unique_ids(generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)))
+    lines = path.read_text(encoding="utf-8").split("\n")
+    first, again = json.loads(lines[3]), json.loads(lines[700])
+    lines[700] = json.dumps({**again, "shipment_id": first["shipment_id"]}, ensure_ascii=False)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    small = {"CHECKER_CHUNK_BYTES": "8192", "CHECKER_STEAL_MIN_BYTES": "2"} | ({"CHECKER_SPLIT_SHARE": share} if share else {})
+    split, err = _check(path, tmp_path / "split.json", "columnar", **small)
+    assert "in 2 processes" in err and split["manifest"]["dialect"] == {"format": "jsonl", "encoding": "utf-8", "engine": "columnar"}
+    assert "one took over part of the other's share" in err or not share, err
+    one, _ = _check(path, tmp_path / "one.json", "columnar", CHECKER_PROCESSES="1", **small)
+    rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
+    _same(split, one)
+    _same(split, rowwise)
+    assert [f["row"] for f in split["findings"] if f["rule_id"] == "input-duplicate-id"] == [701]
+    assert split["summary"]["shipments"] == 800 and split["findings"][-1]["row"] > 800

@@ -345,7 +345,7 @@ def check_report(case: dict[str, Any], report: dict[str, Any]) -> None:
 
 MANIFEST_CASES = [c for c in CASES if c["kind"] == "manifest"]
 _NOT_FILES = {"missing", "directory", "under_a_file", "dangling_symlink", "unreadable"}
-COLUMNAR_CASES = [c for c in MANIFEST_CASES if Path(c["file"]).suffix in (".csv", ".tsv", ".txt")
+COLUMNAR_CASES = [c for c in MANIFEST_CASES if Path(c["file"]).suffix in (".csv", ".tsv", ".txt", ".jsonl", ".ndjson")
                   and c.get("generate") not in _NOT_FILES and not c["file"].startswith("large_")]
 PARAMS = [pytest.param(c, "auto", id=c["id"]) for c in MANIFEST_CASES] + \
          [pytest.param(c, "columnar", id=f"{c['id']}-columnar") for c in COLUMNAR_CASES]
@@ -779,3 +779,26 @@ def test_property_json_records_are_all_accounted_for(records: list[Any], wrapped
     assert report["summary"]["shipments"] == len(records)
     assert report["manifest"]["rows"] == len(records)
     assert {f["row"] for f in report["findings"]} <= set(range(1, len(records) + 1))
+
+
+@settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(records=st.lists(_RECORD, min_size=1, max_size=10))
+def test_property_json_lines_columnar_reader_agrees_with_row_wise(records: list[Any]) -> None:
+    """Above 2 MB the columnar run reads JSON Lines too (checker/jsonl_columns.py); forced on hostile records (nested
+    values, NaN, huge integers, odd keys and texts) it gives the row-wise engine's report, whichever reads the file."""
+    from checker.run import check_manifest
+    from checker.shipment import EvalEnv
+
+    pol = _policies()
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.jsonl"
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        reports = {mode: check_manifest(str(path), pol, family="demo", as_of=dt.date(2025, 6, 1),
+                                        env=EvalEnv(categories=pol.categories), engine_mode=mode).report
+                   for mode in ("rowwise", "columnar")}
+    fast, slow = reports["columnar"], reports["rowwise"]
+    assert {k: v for k, v in fast["manifest"]["dialect"].items() if k != "engine"} == slow["manifest"]["dialect"]
+    for key in ("summary", "shipments", "findings"):
+        assert fast[key] == slow[key], key
+    assert fast["manifest"]["warnings"] == slow["manifest"]["warnings"]
+    assert slow["summary"]["shipments"] == len(records)
