@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
@@ -581,7 +582,7 @@ class _Run:
                                                     for c in raw.columns]))[:, 0].alias("rw")
         if jsonl is not None and jsonl[1]:  # JSON Lines records the row-wise engine checks (checker/jsonl_columns.py)
             rowwise = rowwise.scatter(list(jsonl[1]), True)
-        refused: list[int] = []  # JSON Lines rows with a cell the converter refuses: their findings quote the JSON value
+        refused: list[int] = []  # JSON Lines rows with a cell from a JSON number, list or true/false the converter refuses
         problems: list[tuple[int, int, str, Any, tuple[str, str, str]]] = []  # (index, header position, column, raw, problem)
         nulls: dict[str, Any] = {}
         settled: set[str] = set()  # columns with a cell the row-wise converter decided
@@ -602,10 +603,10 @@ class _Run:
                 ok, value, problem = verdict
                 if not ok:
                     bad.append(i)
-                    if jsonl is None:
+                    if jsonl is None or jsonl_columns.from_text(jsonl, i, src):
                         problems.append((i, self.h.position[src], self.h.name[src], cell, problem))
                     else:
-                        refused.append(i)
+                        refused.append(i)  # its finding quotes the JSON value itself: the row-wise engine gives it
                 elif value is None:
                     empty.append(i)
                 else:
@@ -619,6 +620,12 @@ class _Run:
                     rowwise = rowwise.scatter(odd, True)
                 else:
                     conv = conv.with_columns(patched)
+        if jsonl is not None and problems:
+            # The row-wise reader lists a record's refused cells in its keys' order, this run in the columns' order:
+            # a record with two or more is the row-wise engine's.
+            per_row = Counter(x[0] for x in problems)
+            refused += [i for i, k in per_row.items() if k > 1]
+            problems = [x for x in problems if per_row[x[0]] == 1]
         if refused:
             rowwise = rowwise.scatter(refused, True)
         for canon, idx in nulls.items():

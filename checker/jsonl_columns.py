@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from .manifest import Dialect, jsonl_record
 from .manifest_columns import aliases, columns, value_type
 
@@ -66,22 +68,26 @@ class JsonlHeader:
         self.unknown: list[str] = []  # counted per record here, not per chunk (read_block)
         self.position = {cell: i for i, cell in enumerate(self.cells)}
         self.name = {cell: _name(cell) for cell in self.cells}
-        # key -> (position, how its value becomes a cell) for the keys that are columns; None for a key no column has
-        # (ignored, as by the row-wise reader, and named in the report's warning).
-        self.slots: dict[str, tuple[int, str] | None] = {
+        # key -> what it is (see slot), filled as keys are met
+        self.slots: dict[str, tuple[int, str] | str | bool] = {
             key: (k, "list" if value_type(cols[canon]) == "list" else "scalar") for k, (canon, key) in
             enumerate(self.source.items())}
 
     def dialect(self) -> dict[str, Any]:
         return Dialect(FORMAT, self.encoding).to_dict()
 
-    def slot(self, key: str) -> tuple[int, str] | None | bool:
-        """(position, kind) of a key that is a column's; None for a key that is no column's; False for another
-        spelling of a column (its record goes to the row-wise engine)."""
-        got = self.slots.get(key, False)
-        if got is False and key not in self.slots:
+    def slot(self, key: str) -> tuple[int, str] | str | bool:
+        """(position, "list" or "scalar") for the key of a column; False for another spelling of a column (its record
+        goes to the row-wise engine); for a key no column has, the name the report's warning gives it ("" for one it
+        does not name: empty, or starting with "__"), as the row-wise reader ignores and names it."""
+        got = self.slots.get(key)
+        if got is None:
             name = _name(key)
-            got = self.slots[key] = None if name not in columns() and name not in aliases() else False
+            if name in columns() or name in aliases():
+                got = False
+            else:
+                got = name if name and not name.startswith("__") else ""
+            self.slots[key] = got
         return got
 
 
@@ -99,6 +105,9 @@ def first_record(fh: Any) -> dict[str, Any] | None:
     return None
 
 
+_BIG = float(1 << 63)  # orjson reads an integer beyond 64 bits as a float, json as an integer: such a record goes to json
+
+
 def _cell(value: Any, kind: str) -> str | None | bool:
     """The cell that converts as `value` does; None for an empty one; False where there is none."""
     t = type(value)
@@ -106,12 +115,12 @@ def _cell(value: Any, kind: str) -> str | None | bool:
         return value
     if value is None:
         return None
-    if t is int or t is float or t is bool:
+    if t is int or t is bool or (t is float and not (abs(value) >= _BIG and value.is_integer())):
         return str(value)  # what Normaliser.convert reads from them (a number column reads float(value), the same)
     if t is list and kind == "list":
         items = []
         for item in value:
-            if type(item) not in (str, int, float, bool):
+            if type(item) not in (str, int, float, bool) or (type(item) is float and abs(item) >= _BIG and item.is_integer()):
                 return False
             text = str(item)
             if any(sep in text for sep in _LIST_SEPARATORS):
@@ -136,7 +145,7 @@ def read_block(h: JsonlHeader, body: bytes, unknown: dict[str, int]
     cols: list[list[str | None]] = [[None] * n for _ in h.cells]
     blank = [False] * n
     forced: dict[int, Any] = {}
-    slots = h.slots
+    slots, slot_of = h.slots, h.slot
     id_col = cols[h.position[h.source["shipment_id"]]]
     for i, raw in enumerate(lines):
         if not raw.strip():
@@ -149,24 +158,35 @@ def read_block(h: JsonlHeader, body: bytes, unknown: dict[str, int]
         if not line.strip():
             blank[i] = True  # white space that Python strips and bytes.strip() does not (U+00A0, U+001F, ...)
             continue
-        rec = jsonl_record(line)
+        try:
+            rec = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            rec = None  # json decides: it reads some lines orjson refuses (NaN, 1e400, a lone surrogate, deep nesting)
         if type(rec) is not dict:
-            forced[i] = rec
+            forced[i] = jsonl_record(line)
+            if type(forced[i]) is dict:
+                id_col[i] = _forced_id(forced[i])
             continue
         for key, value in rec.items():
-            slot = slots.get(key, False)
-            if slot is False:
-                slot = h.slot(key)
+            slot = slots.get(key)
             if slot is None:
-                name = _name(key)
-                if name and not name.startswith("__"):
-                    unknown[name] = unknown.get(name, 0) + 1
+                slot = slot_of(key)
+            if slot.__class__ is tuple:
+                if value.__class__ is str:
+                    cols[slot[0]][i] = value
+                    continue
+                cell = _cell(value, slot[1])
+                if cell is not False:
+                    cols[slot[0]][i] = cell
+                    continue
+            elif slot.__class__ is str:  # a key of no column
+                if slot:
+                    unknown[slot] = unknown.get(slot, 0) + 1
                 continue
-            if slot is False or (cell := _cell(value, slot[1])) is False:
-                forced[i] = rec
-                id_col[i] = _forced_id(rec)
-                break
-            cols[slot[0]][i] = cell
+            # Another spelling of a column, or a value no cell gives: the row-wise engine checks the record as json reads it.
+            forced[i] = jsonl_record(line)
+            id_col[i] = _forced_id(forced[i])
+            break
     return cols, blank, forced, lines
 
 
@@ -179,6 +199,16 @@ def _forced_id(rec: dict[str, Any]) -> str | None:
         raise NotColumnar("two keys for the shipment id in one record")
     cell = _cell(ids[0], "scalar") if ids else None
     return None if cell is False else cell
+
+
+def from_text(block: tuple[list[bytes], dict[int, Any]], i: int, key: str) -> bool:
+    """Whether the cell of `key` in line `i` of a block (read_block's lines and forced records) is a JSON string: then
+    a finding about it quotes the same text from the cell as from the record, and the columnar run may give it."""
+    lines, forced = block
+    if i in forced:
+        return False
+    rec = record(lines[i])
+    return type(rec) is dict and type(rec.get(key)) is str
 
 
 def record(line: bytes) -> Any:

@@ -968,3 +968,23 @@ def test_json_lines_the_columnar_run_cannot_take_are_read_row_wise(tmp_path: Pat
         fast, slow = _both(path, family="inpost-international", version="2025-11-20")
         assert "engine" not in fast["manifest"]["dialect"], name
         assert fast == {**slow, "generated_at": fast["generated_at"]}, name
+
+
+def test_json_values_orjson_reads_otherwise_give_the_row_wise_findings(tmp_path: Path) -> None:
+    """orjson (the JSON Lines reader's parser) reads an integer beyond 64 bits as a float and refuses NaN, 1e400 and a
+    lone surrogate, which json reads; those records are checked as json reads them (checker/jsonl_columns.py)."""
+    base = {"service": "inpost-international", "origin_country": "PL", "destination_country": "PL",
+            "delivery_type": "locker", "length_mm": 100, "width_mm": 100, "height_mm": 50, "weight_kg": 2.5}
+    lines = [json.dumps({"shipment_id": "S0", **base}),
+             json.dumps({**base, "shipment_id": 18446744073709551616}),  # an id beyond 64 bits: "18446744073709551616"
+             json.dumps({**base, "shipment_id": "S2", "recipient_postcode": -9223372036854775809}),
+             json.dumps({**base, "shipment_id": "S3", "contents_categories": [18446744073709551617, "alcohol"]}),
+             '{"shipment_id": "S4", "weight_kg": NaN, "length_mm": 1e400}',
+             '{"shipment_id": "S5", "contents": "Baterie \\ud800"}',
+             json.dumps({**base, "shipment_id": 18446744073709551616})]  # the same id again: a duplicate
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+    _assert_same(fast, slow)
+    assert {s["shipment_id"] for s in slow["shipments"]} >= {"18446744073709551616", "S4"}
+    assert [f["row"] for f in slow["findings"] if f["rule_id"] == "input-duplicate-id"] == [7]
