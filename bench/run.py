@@ -6,6 +6,7 @@ BENCH_SIZES=100,10000 make bench   # a quicker subset
 BENCH_NAIVE_MAX=100000 make bench  # skip the naive baseline above this size (it needs minutes per 100 k rows)
 BENCH_REPEAT=5 make bench          # checker runs per size up to 1 M rows (the median wall time is kept; default 3)
 BENCH_SAME_MAX=10000 make bench    # the row-wise engine checks the largest size up to this too (default 100 k rows)
+BENCH_JSONL=100000 make bench      # the same parcels as JSON Lines, these sizes (default 100 k and 1 M; "" for none)
 
 The row-wise engine's report of one size (the largest up to BENCH_SAME_MAX) is compared with the columnar report of
 the same file: the fast path must give the same report, in the same order (issue 7's differential tests, at scale).
@@ -16,6 +17,7 @@ alone and as two copies at once, and lists every checker run: this VM's speed dr
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import json
@@ -42,6 +44,30 @@ def manifest(n: int) -> Path:
     path = DATA / f"manifest-{n}-{GEN}.csv"
     if not path.exists():
         subprocess.run([sys.executable, str(HERE / "generate.py"), str(path), "--rows", str(n)], check=True)
+    return path
+
+
+_NUMBERS = ("length_mm", "width_mm", "height_mm", "weight_kg", "declared_value", "cod_amount", "insurance_amount")
+
+
+def jsonl_manifest(n: int) -> Path:
+    """The n-row manifest as JSON Lines, made on first use: the same parcels, sizes, weights and values as JSON
+    numbers where they are numbers, empty cells left out, as a system exporting JSON writes them."""
+    path = DATA / f"manifest-{n}-{GEN}.jsonl"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with manifest(n).open(encoding="utf-8", newline="") as src, tmp.open("w", encoding="utf-8") as out:
+            for row in csv.DictReader(src, delimiter=";"):
+                rec: dict[str, object] = {}
+                for key, cell in row.items():
+                    if not cell:
+                        continue
+                    try:
+                        rec[key] = float(cell.replace(",", ".")) if key in _NUMBERS else cell
+                    except ValueError:
+                        rec[key] = cell  # a deliberately bad number stays the text it is
+                out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        tmp.replace(path)
     return path
 
 
@@ -222,6 +248,32 @@ def main() -> int:
                      f"{f'{naive.rss:.0f}' if naive else '—'} | {f'{naive.wall / wall:.1f}×' if naive else '—'} |")
     if same is not None:
         lines.append(f"\nThe row-wise engine on the {same[0]:,}-row file: {same[1]}, apart from the dialect's `engine`.")
+    jsonl = [int(x) for x in os.environ.get("BENCH_JSONL", "100000,1000000").split(",") if x.strip()]
+    if jsonl:
+        lines += ["", "The same parcels as JSON Lines (numbers as JSON numbers, empty cells left out), checked the same way; the "
+                  "row-wise engine checks the smallest size once:", "",
+                  "| JSON Lines rows | MB | checker wall s | every run s | checker CPU s | checker peak memory MiB | row-wise wall s | speed-up |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for n in jsonl:
+            path = jsonl_manifest(n)
+            _read_through(path)
+            out = DATA / f"report-{n}-jsonl.json"
+            runs = [timed([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json", "--output", str(out),
+                           "--fail-on", "never", "--quiet"]) for _ in range(max(int(os.environ.get("BENCH_REPEAT", "3")), 1))]
+            assert all(r.code == 0 for r in runs), f"checker failed on {path}"
+            wall = _median([r.wall for r in runs])
+            slow = None
+            if n == min(jsonl):
+                slow_out = DATA / f"report-{n}-jsonl-rowwise.json"
+                slow = timed([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json", "--engine",
+                              "rowwise", "--output", str(slow_out), "--fail-on", "never", "--quiet"])
+                diff = first_difference(out, slow_out)
+                same_jsonl = "the same report" if diff is None else f"**a different report** (first at {diff})"
+            lines.append(f"| {n:,} | {path.stat().st_size / 1e6:.1f} | {wall:.2f} | {' / '.join(f'{r.wall:.2f}' for r in runs)} | "
+                         f"{_median([r.cpu for r in runs]):.2f} | {max(r.rss for r in runs):.0f} | "
+                         f"{f'{slow.wall:.2f}' if slow else '—'} | {f'{slow.wall / wall:.1f}×' if slow else '—'} |")
+            print(f"{n:>9} JSON Lines rows  checker {wall:6.2f} s" + (f"  row-wise {slow.wall:6.2f} s" if slow else ""), flush=True)
+        lines.append(f"\nThe row-wise engine on the {min(jsonl):,}-record JSON Lines file: {same_jsonl}, apart from the dialect's `engine`.")
     with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
     sys.path.insert(0, str(HERE))

@@ -65,6 +65,10 @@ Intro.
 | 100 | 0.0 | 0.15 | 0.17 / 0.15 / 0.15 | 0.15 | 27 | — | — | — |
 | 1,000,000 | 288.4 | 3.44 | 3.86 / 3.18 / 3.44 | 5.65 | 785 | 185.27 | 19 | 53.9× |
 
+| JSON Lines rows | MB | checker wall s | every run s | checker CPU s | checker peak memory MiB | row-wise wall s | speed-up |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| 100,000 | 81.5 | 2.10 | 2.10 | 2.50 | 400 | 52.00 | 24.8× |
+
 ### Notes of a session, with a table that is not a bench's
 
 | chunk | wall s |
@@ -89,7 +93,7 @@ def test_summary_reads_every_table_format_by_its_header() -> None:
     assert old.stamp == "2026-11-21 20:08" and old.sizes[100].wall == 0.27 and old.sizes[100].memory == 35
     assert old.sizes[1_000_000].wall is None and old.sizes[1_000_000].memory == 801  # a range is no median
     assert new.sizes[1_000_000].wall == 3.44 and new.sizes[1_000_000].cpu == 5.65 and new.sizes[1_000_000].naive == 185.27
-    assert set(new.sizes) == {100, 1_000_000}  # the notes' table (no "rows" column) adds nothing
+    assert set(new.sizes) == {100, 1_000_000}  # neither the JSON Lines table nor the notes' table is a CSV size
 
 
 def test_summary_names_the_targets_missed_and_those_not_run() -> None:
