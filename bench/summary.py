@@ -102,7 +102,7 @@ def parse(text: str) -> list[Bench]:
         header: list[str] | None = None
         for line in body.splitlines():
             if not line.startswith("|"):
-                header = None if line.strip() else header
+                header = None  # a table ends at its first line that is no table row
                 continue
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if header is None:
