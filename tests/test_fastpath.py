@@ -153,16 +153,19 @@ def _cases() -> list[tuple[str, str, Path]]:
     return out
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 @pytest.mark.parametrize("family,version,tests_dir", _cases(), ids=lambda x: str(x).split("/")[-1] if isinstance(x, Path) else str(x))
-def test_every_policy_test_case_gives_identical_findings(tmp_path: Path, family: str, version: str, tests_dir: Path) -> None:
+def test_every_policy_test_case_gives_identical_findings(tmp_path: Path, family: str, version: str, tests_dir: Path,
+                                                        fmt: str) -> None:
+    """As CSV cells, and as JSON records whose values are typed as in the YAML (numbers, booleans, lists)."""
     rows = []
     for f in sorted(tests_dir.glob("*.yaml")):
         for i, case in enumerate(load_yaml_file(f).data["cases"]):
             rows.append({"shipment_id": f"{f.stem}-{i}", **case["shipment"]})
-    path = _write(tmp_path / "cases.csv", rows)
+    path = _write(tmp_path / "cases.csv", rows) if fmt == "csv" else _write_jsonl(tmp_path / "cases.jsonl", rows)
     fast, slow = _both(path, family=family, version=version)
     _assert_same(fast, slow)
-    assert slow["summary"]["shipments"] == len(rows)
+    assert slow["summary"]["shipments"] == len(rows) and fast["manifest"]["dialect"]["format"] == fmt
 
 
 def test_polars_float_parser_rejects_what_the_row_reader_rejects() -> None:
@@ -816,20 +819,6 @@ def _write_jsonl(path: Path, records: list[Any], newline: str = "\n") -> Path:
     lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False, default=str) for r in records]
     path.write_bytes((newline.join(lines) + newline).encode("utf-8"))
     return path
-
-
-@pytest.mark.parametrize("family,version,tests_dir", _cases(), ids=lambda x: str(x).split("/")[-1] if isinstance(x, Path) else str(x))
-def test_every_policy_test_case_as_json_lines_gives_identical_findings(tmp_path: Path, family: str, version: str,
-                                                                      tests_dir: Path) -> None:
-    """The cases' shipments as JSON records, their values typed as in the YAML (numbers, booleans, lists)."""
-    rows = []
-    for f in sorted(tests_dir.glob("*.yaml")):
-        for i, case in enumerate(load_yaml_file(f).data["cases"]):
-            rows.append({"shipment_id": f"{f.stem}-{i}", **case["shipment"]})
-    path = _write_jsonl(tmp_path / "cases.jsonl", rows)
-    fast, slow = _both(path, family=family, version=version)
-    _assert_same(fast, slow)
-    assert slow["summary"]["shipments"] == len(rows) and fast["manifest"]["dialect"]["format"] == "jsonl"
 
 
 def _typed(text: str, as_type: str) -> Any:
