@@ -907,9 +907,9 @@ def _one_key_per_column(rec: dict[str, Any]) -> bool:
     return True
 
 
-@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("newline,trailing", [("\n", True), ("\r\n", True), ("\n", False)], ids=["lf", "crlf", "no-final-newline"])
 def test_small_chunks_of_json_lines_with_blank_lines_and_repeated_ids_give_identical_findings(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str, trailing: bool) -> None:
     """Chunk edges in JSON Lines: blank lines count for the row numbers, ids repeat those of earlier blocks, and some
     records go to the row-wise engine (a nested value, an alias the first record did not use)."""
     from checker import columnar
@@ -933,6 +933,8 @@ def test_small_chunks_of_json_lines_with_blank_lines_and_repeated_ids_give_ident
         if i % 23 == 0:
             records.append("")
     path = _write_jsonl(tmp_path / "m.jsonl", records, newline)
+    if not trailing:
+        path.write_bytes(path.read_bytes().rstrip(b"\r\n"))
     monkeypatch.setattr(columnar, "CHUNK_BYTES", 4096)
     fast, slow = _both(path, family="inpost-international", version="2025-11-20")
     _assert_same(fast, slow)
