@@ -391,6 +391,12 @@ def main(argv: list[str] | None = None) -> int:
         target = getattr(exc, "filename", None) or ""
         print(f"checker: cannot write or read {target}: {exc.strerror or exc}.", file=sys.stderr)
         return 2
+    except MemoryError:
+        # A JSON or YAML document is read whole (a CSV or JSON Lines file is read in chunks): millions of parcels in
+        # one document can need more memory than the machine has. No report was written.
+        print("checker: the manifest does not fit in memory as one document; export millions of parcels as "
+              "JSON Lines or CSV, which are read in chunks.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

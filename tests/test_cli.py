@@ -146,6 +146,23 @@ def test_broken_json_manifest_exits_2(tree, tmp_path, capsys):
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_a_manifest_too_large_for_memory_exits_2_with_one_sentence(tree, tmp_path, capsys, monkeypatch):
+    """A JSON document is read whole; where that runs out of memory the command says so, writes no report, and exits 2."""
+    import checker.run
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(checker.run, "check_manifest", out_of_memory)
+    p = tmp_path / "m.json"
+    p.write_text('[{"shipment_id": "S-1"}]', encoding="utf-8")
+    out = tmp_path / "report.json"
+    assert check(tree, p, "--format", "json", "--output", str(out)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "JSON Lines or CSV" in err
+    assert not out.exists()
+
+
 def test_check_with_a_broken_policy_tree_exits_2(tree, tmp_path, capsys):
     tree.policy.write_text(policy_text().replace("    max: 10\n", "    max: ten\n"), encoding="utf-8")
     assert check(tree, manifest(tmp_path, OK_ROW)) == 2
