@@ -1,6 +1,8 @@
 """`make bench`: manifests of 100, 10 k, 100 k and 1 M rows through `checker check --format json`, with wall
 time and peak memory (/usr/bin/time -v, and the summed RSS of the checker's processes), the naive per-row jsonschema baseline on the same files, and the
-figures appended to bench/RESULTS.md with the machine and the date.
+figures appended to bench/RESULTS.md with the machine and the date; then the 100 k- and 1 M-row parcels as JSON Lines
+(the columnar run reads those too, checker/jsonl_columns.py) in a table of their own, and the summary at the top of
+RESULTS.md rebuilt (bench/summary.py).
 
 BENCH_SIZES=100,10000 make bench   # a quicker subset
 BENCH_NAIVE_MAX=100000 make bench  # skip the naive baseline above this size (it needs minutes per 100 k rows)
