@@ -73,6 +73,12 @@ def jsonl_manifest(n: int) -> Path:
     return path
 
 
+def check_cmd(path: Path, out: Path, engine: str = "auto") -> list[str]:
+    """The timed command: `checker check` of `path` with the full policy into the JSON report `out`."""
+    return [str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json", "--output", str(out),
+            "--fail-on", "never", "--quiet", "--engine", engine]
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown CPU")
@@ -202,8 +208,7 @@ def main() -> int:
     # and written) pushes out of this VM's page cache; read back from disk it added ~1.3 s to the first timed run.
     warm = manifest(100)
     for engine in ("auto", "columnar"):
-        subprocess.run([str(BIN / "checker"), "check", str(warm), "--policy", POLICY, "--format", "json", "--output",
-                        str(DATA / "report-warm-up.json"), "--fail-on", "never", "--quiet", "--engine", engine], check=True)
+        subprocess.run(check_cmd(warm, DATA / "report-warm-up.json", engine), check=True)
     sticks = [yardstick()]
     same_at = max((x for x in sizes if x <= int(os.environ.get("BENCH_SAME_MAX", "100000"))), default=None)
     same = None
@@ -214,8 +219,7 @@ def main() -> int:
         out = DATA / f"report-{n}.json"
         # The median of several runs: on a shared VM one run can be 30 % off the next (bench/RESULTS.md).
         repeat = int(os.environ.get("BENCH_REPEAT", "3")) if n <= 1_000_000 else 1
-        runs = [timed([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json",
-                       "--output", str(out), "--fail-on", "never", "--quiet"]) for _ in range(max(repeat, 1))]
+        runs = [timed(check_cmd(path, out)) for _ in range(max(repeat, 1))]
         assert all(r.code == 0 for r in runs), f"checker failed on {path}"
         wall = _median([r.wall for r in runs])
         walls = " / ".join(f"{r.wall:.2f}" for r in runs)
@@ -227,8 +231,7 @@ def main() -> int:
         rows.append((n, size_mb, wall, walls, cpu, rss, naive))
         if n == same_at:
             slow_out = DATA / f"report-{n}-rowwise.json"
-            subprocess.run([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json", "--engine",
-                            "rowwise", "--output", str(slow_out), "--fail-on", "never", "--quiet"], check=True)
+            subprocess.run(check_cmd(path, slow_out, "rowwise"), check=True)
             diff = first_difference(out, slow_out)
             same = (n, "the same report" if diff is None else f"**a different report** (first at {diff})")
             print(f"{n:>9} rows: the row-wise engine gives {same[1]}", flush=True)
@@ -260,15 +263,13 @@ def main() -> int:
             path = jsonl_manifest(n)
             _read_through(path)
             out = DATA / f"report-{n}-jsonl.json"
-            runs = [timed([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json", "--output", str(out),
-                           "--fail-on", "never", "--quiet"]) for _ in range(max(int(os.environ.get("BENCH_REPEAT", "3")), 1))]
+            runs = [timed(check_cmd(path, out)) for _ in range(max(int(os.environ.get("BENCH_REPEAT", "3")), 1))]
             assert all(r.code == 0 for r in runs), f"checker failed on {path}"
             wall = _median([r.wall for r in runs])
             slow = None
             if n == min(jsonl):
                 slow_out = DATA / f"report-{n}-jsonl-rowwise.json"
-                slow = timed([str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json", "--engine",
-                              "rowwise", "--output", str(slow_out), "--fail-on", "never", "--quiet"])
+                slow = timed(check_cmd(path, slow_out, "rowwise"))
                 diff = first_difference(out, slow_out)
                 same_jsonl = "the same report" if diff is None else f"**a different report** (first at {diff})"
             lines.append(f"| {n:,} | {path.stat().st_size / 1e6:.1f} | {wall:.2f} | {' / '.join(f'{r.wall:.2f}' for r in runs)} | "

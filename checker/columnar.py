@@ -712,7 +712,7 @@ class _Run:
         ship_lines: list[tuple[int, str]] = []
         for i in rw_rows:
             if jsonl is not None:
-                rec = jsonl[1][i] if i in jsonl[1] else jsonl_columns.record(jsonl[0][i])
+                rec = jsonl_columns.record_at(jsonl, i)
             else:
                 rec = dict(zip(raw.columns, raw.row(i)))
                 if all(v is None or not str(v).strip() for v in rec.values()):

@@ -121,15 +121,10 @@ def _cell(value: Any, kind: str) -> str | None | bool:
     if t is int or t is bool or (t is float and not (abs(value) >= _BIG and value.is_integer())):
         return str(value)  # what Normaliser.convert reads from them (a number column reads float(value), the same)
     if t is list and kind == "list":
-        items = []
-        for item in value:
-            if type(item) not in (str, int, float, bool) or (type(item) is float and abs(item) >= _BIG and item.is_integer()):
-                return False
-            text = str(item)
-            if any(sep in text for sep in _LIST_SEPARATORS):
-                return False
-            items.append(text)
-        joined = ";".join(items)
+        items = [_cell(item, "scalar") for item in value]  # a null item is "None" to the row-wise reader: no cell
+        if any(text is None or text is False or any(sep in text for sep in _LIST_SEPARATORS) for text in items):
+            return False
+        joined = ";".join(items)  # type: ignore[arg-type]
         # [] and [""] are an empty list to the row-wise reader, and an empty cell is no list at all
         return joined if joined.strip(";").strip() else False
     return False
@@ -204,13 +199,16 @@ def _forced_id(rec: dict[str, Any]) -> str | None:
     return None if cell is False else cell
 
 
-def from_text(block: tuple[list[bytes], dict[int, Any]], i: int, key: str) -> bool:
-    """Whether the cell of `key` in line `i` of a block (read_block's lines and forced records) is a JSON string: then
-    a finding about it quotes the same text from the cell as from the record, and the columnar run may give it."""
+def record_at(block: tuple[list[bytes], dict[int, Any]], i: int) -> Any:
+    """The record of line `i` of a block (read_block's lines and forced records) as the row-wise reader gives it."""
     lines, forced = block
-    if i in forced:
-        return False
-    rec = record(lines[i])
+    return forced[i] if i in forced else record(lines[i])
+
+
+def from_text(block: tuple[list[bytes], dict[int, Any]], i: int, key: str) -> bool:
+    """Whether the cell of `key` in line `i` of a block is a JSON string: then a finding about it quotes the same text
+    from the cell as from the record, and the columnar run may give it."""
+    rec = record_at(block, i)
     return type(rec) is dict and type(rec.get(key)) is str
 
 
