@@ -1,14 +1,15 @@
 """`make bench`: manifests of 100, 10 k, 100 k and 1 M rows through `checker check --format json`, with wall
 time and peak memory (/usr/bin/time -v, and the summed RSS of the checker's processes), the naive per-row jsonschema baseline on the same files, and the
 figures appended to bench/RESULTS.md with the machine and the date; then the 100 k- and 1 M-row parcels as JSON Lines
-(the columnar run reads those too, checker/jsonl_columns.py) in a table of their own, and the summary at the top of
-RESULTS.md rebuilt (bench/summary.py).
+(the columnar run reads those too, checker/jsonl_columns.py) and as a JSON document (checker/json_array.py), in a
+table each, and the summary at the top of RESULTS.md rebuilt (bench/summary.py).
 
 BENCH_SIZES=100,10000 make bench   # a quicker subset
 BENCH_NAIVE_MAX=100000 make bench  # skip the naive baseline above this size (it needs minutes per 100 k rows)
 BENCH_REPEAT=5 make bench          # checker runs per size up to 1 M rows (the median wall time is kept; default 3)
 BENCH_SAME_MAX=10000 make bench    # the row-wise engine checks the largest size up to this too (default 100 k rows)
 BENCH_JSONL=100000 make bench      # the same parcels as JSON Lines, these sizes (default 100 k and 1 M; "" for none)
+BENCH_JSON=100000 make bench       # the same parcels as one JSON document (an array), these sizes (the same default)
 
 The row-wise engine's report of one size (the largest up to BENCH_SAME_MAX) is compared with the columnar report of
 the same file: the fast path must give the same report, in the same order (issue 7's differential tests, at scale).
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -39,6 +40,15 @@ BIN = Path(sys.executable).parent
 POLICY = "inpost-international@2025-11-20"
 # Data files are named after the generator's source, so a changed generator never benchmarks a stale file.
 GEN = hashlib.sha256((HERE / "generate.py").read_bytes()).hexdigest()[:8]
+
+
+class RecordFormat(NamedTuple):
+    """A table of the bench's parcels as JSON records: the environment variable with its sizes, the format's name in
+    the table, and the function that writes the file."""
+
+    env: str
+    name: str
+    make: Callable[[int], Path]
 
 
 def manifest(n: int) -> Path:
@@ -71,6 +81,57 @@ def jsonl_manifest(n: int) -> Path:
                 out.write(json.dumps(rec, ensure_ascii=False) + "\n")
         tmp.replace(path)
     return path
+
+
+def json_manifest(n: int) -> Path:
+    """The n-row manifest as one JSON document, made on first use: the JSON Lines records in an array, indented as
+    `json.dump(records, indent=2)` writes it (as an API hands a day's parcels out; checker/json_array.py)."""
+    path = DATA / f"manifest-{n}-{GEN}.json"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with jsonl_manifest(n).open(encoding="utf-8") as src, tmp.open("w", encoding="utf-8") as out:
+            out.write("[")
+            for i, line in enumerate(src):
+                text = json.dumps(json.loads(line), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+                out.write(("," if i else "") + "\n  " + text)
+            out.write("\n]")
+        tmp.replace(path)
+    return path
+
+
+RECORD_FORMATS = [RecordFormat("BENCH_JSONL", "JSON Lines", jsonl_manifest), RecordFormat("BENCH_JSON", "JSON document", json_manifest)]
+
+
+def records_table(fmt: RecordFormat) -> list[str]:
+    """The RESULTS.md lines of one record format's table (none when its sizes are set to ""): each size checked as the
+    CSV sizes are, and the smallest once more by the row-wise engine, whose report must be the same."""
+    sizes = [int(x) for x in os.environ.get(fmt.env, "100000,1000000").split(",") if x.strip()]
+    if not sizes:
+        return []
+    lines = ["", f"The same parcels as {fmt.name} (numbers as JSON numbers, empty cells left out), checked the same way; "
+             "the row-wise engine checks the smallest size once:", "",
+             f"| {fmt.name} rows | MB | checker wall s | every run s | checker CPU s | checker peak memory MiB | row-wise wall s | speed-up |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    same = "not compared"
+    for n in sizes:
+        path = fmt.make(n)
+        _read_through(path)
+        out = DATA / f"report-{n}-{path.suffix[1:]}.json"
+        runs = [timed(check_cmd(path, out)) for _ in range(max(int(os.environ.get("BENCH_REPEAT", "3")), 1))]
+        assert all(r.code == 0 for r in runs), f"checker failed on {path}"
+        wall = _median([r.wall for r in runs])
+        slow = None
+        if n == min(sizes):
+            slow_out = DATA / f"report-{n}-{path.suffix[1:]}-rowwise.json"
+            slow = timed(check_cmd(path, slow_out, "rowwise"))
+            diff = first_difference(out, slow_out)
+            same = "the same report" if diff is None else f"**a different report** (first at {diff})"
+        lines.append(f"| {n:,} | {path.stat().st_size / 1e6:.1f} | {wall:.2f} | {' / '.join(f'{r.wall:.2f}' for r in runs)} | "
+                     f"{_median([r.cpu for r in runs]):.2f} | {max(r.rss for r in runs):.0f} | "
+                     f"{f'{slow.wall:.2f}' if slow else '—'} | {f'{slow.wall / wall:.1f}×' if slow else '—'} |")
+        print(f"{n:>9} {fmt.name} rows  checker {wall:6.2f} s" + (f"  row-wise {slow.wall:6.2f} s" if slow else ""), flush=True)
+    lines.append(f"\nThe row-wise engine on the {min(sizes):,}-record {fmt.name} file: {same}, apart from the dialect's `engine`.")
+    return lines
 
 
 def check_cmd(path: Path, out: Path, engine: str = "auto") -> list[str]:
@@ -253,30 +314,8 @@ def main() -> int:
                      f"{f'{naive.rss:.0f}' if naive else '—'} | {f'{naive.wall / wall:.1f}×' if naive else '—'} |")
     if same is not None:
         lines.append(f"\nThe row-wise engine on the {same[0]:,}-row file: {same[1]}, apart from the dialect's `engine`.")
-    jsonl = [int(x) for x in os.environ.get("BENCH_JSONL", "100000,1000000").split(",") if x.strip()]
-    if jsonl:
-        lines += ["", "The same parcels as JSON Lines (numbers as JSON numbers, empty cells left out), checked the same way; the "
-                  "row-wise engine checks the smallest size once:", "",
-                  "| JSON Lines rows | MB | checker wall s | every run s | checker CPU s | checker peak memory MiB | row-wise wall s | speed-up |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for n in jsonl:
-            path = jsonl_manifest(n)
-            _read_through(path)
-            out = DATA / f"report-{n}-jsonl.json"
-            runs = [timed(check_cmd(path, out)) for _ in range(max(int(os.environ.get("BENCH_REPEAT", "3")), 1))]
-            assert all(r.code == 0 for r in runs), f"checker failed on {path}"
-            wall = _median([r.wall for r in runs])
-            slow = None
-            if n == min(jsonl):
-                slow_out = DATA / f"report-{n}-jsonl-rowwise.json"
-                slow = timed(check_cmd(path, slow_out, "rowwise"))
-                diff = first_difference(out, slow_out)
-                same_jsonl = "the same report" if diff is None else f"**a different report** (first at {diff})"
-            lines.append(f"| {n:,} | {path.stat().st_size / 1e6:.1f} | {wall:.2f} | {' / '.join(f'{r.wall:.2f}' for r in runs)} | "
-                         f"{_median([r.cpu for r in runs]):.2f} | {max(r.rss for r in runs):.0f} | "
-                         f"{f'{slow.wall:.2f}' if slow else '—'} | {f'{slow.wall / wall:.1f}×' if slow else '—'} |")
-            print(f"{n:>9} JSON Lines rows  checker {wall:6.2f} s" + (f"  row-wise {slow.wall:6.2f} s" if slow else ""), flush=True)
-        lines.append(f"\nThe row-wise engine on the {min(jsonl):,}-record JSON Lines file: {same_jsonl}, apart from the dialect's `engine`.")
+    for fmt in RECORD_FORMATS:
+        lines += records_table(fmt)
     with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
     sys.path.insert(0, str(HERE))

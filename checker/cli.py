@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default="error")
     p.add_argument("--docs-url", help="base URL of the rule docs site (e.g. https://docs.example/policies): HTML and SARIF link each rule to its page")
     p.add_argument("--engine", choices=("auto", "rowwise", "columnar"), default="auto",
-                   help="auto: columnar selection for large CSV and JSON Lines files, row-wise otherwise (same findings either way)")
+                   help="auto: columnar selection for large CSV, JSON Lines and JSON files, row-wise otherwise (same findings either way)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--verbose", action="store_true", help="say what was read and which policies applied (on standard error)")
     p.set_defaults(func=cmd_check)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from . import allocators, fastexplain, fastpath, halves, jsonl_columns, ranges, shares
+from . import allocators, fastexplain, fastpath, halves, json_array, jsonl_columns, ranges, shares
 from .engine import Engine
 from .findings import input_finding, shipment_record, status_of
 from .kinds import KINDS
@@ -82,7 +82,7 @@ class Unsuitable(Exception):
 
 
 def applicable(path: str, data: bytes | None, engine: Engine, force: bool = False) -> bool:
-    if data is not None or Path(path).suffix.lower() not in (".csv", ".txt", "", *jsonl_columns.SUFFIXES):
+    if data is not None or Path(path).suffix.lower() not in (".csv", ".txt", "", *jsonl_columns.SUFFIXES, *json_array.SUFFIXES):
         return False
     if engine.waivers is not None or engine.agreement is not None:
         return False  # waivers and agreements are applied per finding by the row-wise engine
@@ -1187,8 +1187,10 @@ def _read_ahead(fh: Any) -> None:
         pass
 
 
-def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callable[[int], None] | None = None) -> dict[str, Any] | None:
-    """Check the CSV at `path` into `out` (a run.ReportBuilder); the dialect, or None when the row-wise reader must do it."""
+def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callable[[int], None] | None = None,
+        strict: bool = False) -> dict[str, Any] | None:
+    """Check the CSV or JSON Lines file at `path` into `out` (a run.ReportBuilder); the dialect, or None when the
+    row-wise reader must do it. `strict`: JSON Lines rewritten from a JSON document (jsonl_columns.JsonlHeader)."""
     allocators.keep_freed_memory()  # chunk after chunk reuses the memory of the last (see checker/allocators.py)
     half = None
     try:
@@ -1202,7 +1204,7 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
                 first = jsonl_columns.first_record(fh)
                 if first is None:
                     return None
-                header: Any = jsonl_columns.JsonlHeader(first)
+                header: Any = jsonl_columns.JsonlHeader(first, strict)
                 fh.seek(0)
             else:
                 header = _Header(fh.readline())

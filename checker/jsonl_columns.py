@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from .manifest import Dialect, jsonl_record
+from .manifest import Dialect, broken, jsonl_record, too_deep
 from .manifest_columns import aliases, columns, value_type
 
 FORMAT = "jsonl"
@@ -52,7 +52,11 @@ class JsonlHeader:
     decimal_comma = True  # manifest.Dialect("jsonl") has no decimal point set, so the row-wise reader accepts "10,5"
     encoding = "utf-8"
 
-    def __init__(self, first: dict[str, Any]) -> None:
+    def __init__(self, first: dict[str, Any], strict: bool = False) -> None:
+        """`strict`: the file is a JSON document rewritten as lines (checker/json_array.py); a line that is no JSON
+        value means the document's own reader must read it, so the run gives up (NotColumnar) instead of reporting
+        the line as a broken record."""
+        self.strict = strict
         cols, alias = columns(), aliases()
         self.source: dict[str, str] = {}  # canonical column -> its key
         self.factor: dict[str, float | None] = {}
@@ -147,6 +151,8 @@ def read_block(h: JsonlHeader, body: bytes, unknown: dict[str, int]
     id_col = cols[h.position[h.source["shipment_id"]]]
     for i, raw in enumerate(lines):
         if not raw.strip():
+            if h.strict:
+                raise NotColumnar("a blank line in a rewritten JSON document")
             blank[i] = True
             continue
         try:
@@ -160,8 +166,12 @@ def read_block(h: JsonlHeader, body: bytes, unknown: dict[str, int]
             rec = orjson.loads(raw)
         except orjson.JSONDecodeError:
             rec = None  # json decides: it reads some lines orjson refuses (NaN, 1e400, a lone surrogate, deep nesting)
+        if rec.__class__ is dict and too_deep(raw):
+            if h.strict:  # in a whole document json's limit counts the array's levels too: its own reader decides
+                raise NotColumnar("a rewritten JSON document nested deeply")
+            rec = None  # jsonl_record decides: it refuses nesting beyond manifest.MAX_DEPTH, which orjson reads
         if type(rec) is not dict:
-            forced[i] = jsonl_record(line)
+            forced[i] = _json_record(h, line)
             if type(forced[i]) is dict:
                 id_col[i] = _forced_id(forced[i])
             continue
@@ -182,10 +192,19 @@ def read_block(h: JsonlHeader, body: bytes, unknown: dict[str, int]
                     unknown[slot] = unknown.get(slot, 0) + 1
                 continue
             # Another spelling of a column, or a value no cell gives: the row-wise engine checks the record as json reads it.
-            forced[i] = jsonl_record(line)
+            forced[i] = _json_record(h, line)
             id_col[i] = _forced_id(forced[i])
             break
     return cols, blank, forced, lines
+
+
+def _json_record(h: JsonlHeader, line: str) -> Any:
+    """The record of a line as json reads it (manifest.jsonl_record); in a rewritten JSON document (h.strict), a line
+    that is no JSON value stops the columnar run: the document's own reader says where it is broken."""
+    rec = jsonl_record(line)
+    if h.strict and broken(rec):
+        raise NotColumnar("a line of a rewritten JSON document is no JSON value")
+    return rec
 
 
 def _forced_id(rec: dict[str, Any]) -> str | None:

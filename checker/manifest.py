@@ -70,7 +70,7 @@ _MAGIC = {b"\x1f\x8b": "a gzip archive", b"PK\x03\x04": "a ZIP archive (an .xlsx
           b"%PDF": "a PDF document", b"\xd0\xcf\x11\xe0": "an old Excel/Office file — export it as CSV"}
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
+def utf16_without_bom(data: bytes) -> str | None:
     """UTF-16 text without a BOM shows NULs in every other byte of ASCII characters."""
     head = data[:4096]
     if len(head) < 4 or head.count(b"\x00") < len(head) // 4:
@@ -98,7 +98,7 @@ def _decode(data: bytes, path: str) -> tuple[str, str]:
 
 def utf8_prefix(head: bytes) -> bool:
     """Whether the first bytes of a file are UTF-8 text (a character cut at the end of `head` is fine)."""
-    if b"\x00" in head or _utf16_without_bom(head):
+    if b"\x00" in head or utf16_without_bom(head):
         return False
     try:
         codecs.getincrementaldecoder("utf-8")("strict").decode(head[3:] if head.startswith(codecs.BOM_UTF8) else head)
@@ -184,9 +184,34 @@ def _jsonl_lines(text: str | Callable[[], IO[str]]) -> Iterator[str]:
             yield line[:-1] if line.endswith("\n") else line
 
 
+# Nesting deeper than this is refused in a JSON Lines line, whoever reads it. json's own limit is Python's recursion
+# limit less the frames in use, so the same line could be read by one engine and refused by the other (and orjson reads
+# up to 1,023 levels); a line with fewer brackets than this cannot be nested that deep, and is not measured.
+MAX_DEPTH = 256
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def too_deep(line: str | bytes) -> bool:
+    """Whether `line` may nest deeper than MAX_DEPTH: a quick count of its brackets (strings included, so never too
+    few)."""
+    return line.count("[" if isinstance(line, str) else b"[") + line.count("{" if isinstance(line, str) else b"{") > MAX_DEPTH
+
+
+def _depth(line: str) -> int:
+    """The deepest nesting of `line` (the brackets outside its strings)."""
+    depth = deepest = 0
+    for b in _BRACKET.findall(_STRING.sub("", line)):
+        depth += 1 if b in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def jsonl_record(line: str) -> Any:
     """The record of one non-blank JSON Lines line; a _Broken one where the line is no JSON. Shared with the columnar
     reader of JSON Lines (checker/jsonl_columns.py), so a line means the same thing to both engines."""
+    if too_deep(line) and _depth(line) > MAX_DEPTH:
+        return _Broken("invalid JSON (nested too deeply)")
     try:
         return json.loads(line, parse_int=_int_or_text)
     except json.JSONDecodeError as exc:
@@ -195,6 +220,11 @@ def jsonl_record(line: str) -> Any:
         return _Broken("invalid JSON (nested too deeply)")
     except ValueError as exc:
         return _Broken(f"unusable JSON value ({exc})")
+
+
+def broken(record: Any) -> bool:
+    """Whether jsonl_record found no JSON value in its line."""
+    return isinstance(record, _Broken)
 
 
 def _read_jsonl(path: str, text: str | Callable[[], IO[str]], encoding: str) -> RawManifest:
@@ -299,7 +329,7 @@ def _detect_encoding(valid: Callable[[str], bool], head: bytes, path: str) -> tu
         if not valid("utf-16"):
             raise FatalInput(f"Cannot read manifest {path}: it starts as UTF-16 but is not valid UTF-16 text.")
         return "utf-16", "strict", "utf-16", 0
-    utf16 = _utf16_without_bom(head)
+    utf16 = utf16_without_bom(head)
     if not utf16 and valid("utf-8"):
         return "utf-8", "strict", "utf-8", 0  # a stray NUL inside a cell is just an odd character
     if utf16 and valid(utf16):

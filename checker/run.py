@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import __version__, columnar
+from . import __version__, columnar, json_array
 from .engine import Engine
 from .findings import RANK, Finding, shipment_record, status_of
 from .manifest import Normaliser, read_manifest
@@ -84,6 +84,19 @@ class ReportBuilder:
         self.shipments.close()
 
 
+def _columnar(path: str, engine: Engine, norm: Normaliser, out: ReportBuilder,
+              progress: Callable[[int], None] | None) -> dict[str, Any] | None:
+    """The columnar run of `path` (its dialect, or None when the row-wise reader must read it); a JSON document is
+    checked as the JSON Lines file it is rewritten to (checker/json_array.py), and reported as the document it is."""
+    if not json_array.applicable(path):
+        return columnar.run(path, engine, norm, out, progress)
+    with json_array.rewritten(path) as lines:
+        if lines is None:
+            return None
+        dialect = columnar.run(lines.path, engine, norm, out, progress, strict=True)
+    return None if dialect is None else {**lines.dialect, "engine": dialect["engine"]}
+
+
 def check_manifest(path: str, policies: PolicySet, *, family: str | None = None, version: str | None = None,
                    as_of: dt.date | None = None, env: EvalEnv | None = None, data: bytes | None = None,
                    display_path: str | None = None, agreement: Any = None, waivers: Any = None,
@@ -94,10 +107,11 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
     out = None
     dialect: dict[str, Any] = {}
     reader_warnings: list[str] = []
-    if engine_mode != "rowwise" and columnar.applicable(path, data, engine, force=engine_mode == "columnar"):
+    force = engine_mode == "columnar"
+    if engine_mode != "rowwise" and columnar.applicable(path, data, engine, force=force):
         out = ReportBuilder(want_passed, large=data is None and os.path.getsize(path) > SPOOL_BYTES)
         norm = Normaliser(shown, decimal_comma=True)
-        dialect = columnar.run(path, engine, norm, out, progress)
+        dialect = _columnar(path, engine, norm, out, progress)
         if dialect is None:  # the file needs the row-wise reader after all: start again from nothing
             out.close()
             out = None

@@ -133,3 +133,19 @@ def test_results_md_summary_matches_its_tables() -> None:
     text = (ROOT / "bench" / "RESULTS.md").read_text(encoding="utf-8")
     assert summary.START in text, "bench/RESULTS.md has no summary: run python bench/summary.py"
     assert summary.render(summary.parse(text)) in text, "bench/RESULTS.md's summary is stale: run python bench/summary.py"
+
+
+def test_a_record_table_checks_the_json_document_and_compares_the_row_wise_report(tmp_path: Path, monkeypatch: Any) -> None:
+    """The JSON document table of `make bench` on a small size: the document holds the JSON Lines file's records, both
+    engines check it, and the table says they gave the same report."""
+    run = _bench_run()
+    monkeypatch.setattr(run, "DATA", tmp_path)
+    monkeypatch.setenv("BENCH_REPEAT", "1")
+    monkeypatch.setenv("BENCH_JSON", "300")
+    records = [json.loads(line) for line in run.jsonl_manifest(300).read_text(encoding="utf-8").splitlines()]
+    assert json.loads(run.json_manifest(300).read_text(encoding="utf-8")) == records and len(records) == 300
+    lines = run.records_table(run.RECORD_FORMATS[1])
+    assert lines[-1] == "\nThe row-wise engine on the 300-record JSON document file: the same report, apart from the dialect's `engine`."
+    assert [line.split(" | ")[0] for line in lines if line.startswith("| 300 ")] == ["| 300"]
+    monkeypatch.setenv("BENCH_JSON", "")
+    assert run.records_table(run.RECORD_FORMATS[1]) == []

@@ -488,3 +488,26 @@ def test_json_lines_in_two_processes_give_the_report_of_one(tmp_path: Path, shar
     _same(split, rowwise)
     assert [f["row"] for f in split["findings"] if f["rule_id"] == "input-duplicate-id"] == [701]
     assert split["summary"]["shipments"] == 800 and split["findings"][-1]["row"] > 800
+
+
+@pytest.mark.parametrize("cut_in_a_string", [False, True], ids=["clean", "cut-in-the-second-half"])
+def test_a_json_document_in_two_processes_gives_the_report_of_the_whole_document_reader(tmp_path: Path,
+                                                                                       cut_in_a_string: bool) -> None:
+    """A JSON array (checker/json_array.py) is split as its JSON Lines rewrite is; its rows are its records' places.
+    A record holding the glue between records in a string, late in the file, makes the second process give up, and
+    the whole-document reader reads the file for the report."""
+    jsonl = _as_json_lines(_unique_ids(generated.manifest(tmp_path, 800, seed=5, violation_share=0.3)))
+    records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").split("\n") if line.strip()]
+    records[700]["shipment_id"] = records[3]["shipment_id"]
+    if cut_in_a_string:
+        records[650]["contents"] = "Klocki}, {zestaw"
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(records, ensure_ascii=False, indent=2), encoding="utf-8")
+    small = {"CHECKER_CHUNK_BYTES": "8192", "CHECKER_STEAL_MIN_BYTES": "2"}
+    split, err = _check(path, tmp_path / "split.json", "columnar", **small)
+    rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
+    _same(split, rowwise)
+    assert split["manifest"]["dialect"] == {"format": "json", "encoding": "utf-8",
+                                            **({} if cut_in_a_string else {"engine": "columnar"})}
+    assert ("in 2 processes" in err) != cut_in_a_string, err
+    assert [f["row"] for f in split["findings"] if f["rule_id"] == "input-duplicate-id"] == [701]
