@@ -345,7 +345,7 @@ def check_report(case: dict[str, Any], report: dict[str, Any]) -> None:
 
 MANIFEST_CASES = [c for c in CASES if c["kind"] == "manifest"]
 _NOT_FILES = {"missing", "directory", "under_a_file", "dangling_symlink", "unreadable"}
-COLUMNAR_CASES = [c for c in MANIFEST_CASES if Path(c["file"]).suffix in (".csv", ".tsv", ".txt", ".jsonl", ".ndjson")
+COLUMNAR_CASES = [c for c in MANIFEST_CASES if Path(c["file"]).suffix in (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json")
                   and c.get("generate") not in _NOT_FILES and not c["file"].startswith("large_")]
 PARAMS = [pytest.param(c, "auto", id=c["id"]) for c in MANIFEST_CASES] + \
          [pytest.param(c, "columnar", id=f"{c['id']}-columnar") for c in COLUMNAR_CASES]
