@@ -107,8 +107,7 @@ def check_manifest(path: str, policies: PolicySet, *, family: str | None = None,
     out = None
     dialect: dict[str, Any] = {}
     reader_warnings: list[str] = []
-    force = engine_mode == "columnar"
-    if engine_mode != "rowwise" and columnar.applicable(path, data, engine, force=force):
+    if engine_mode != "rowwise" and columnar.applicable(path, data, engine, force=engine_mode == "columnar"):
         out = ReportBuilder(want_passed, large=data is None and os.path.getsize(path) > SPOOL_BYTES)
         norm = Normaliser(shown, decimal_comma=True)
         dialect = _columnar(path, engine, norm, out, progress)
