@@ -392,8 +392,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"checker: cannot write or read {target}: {exc.strerror or exc}.", file=sys.stderr)
         return 2
     except MemoryError:
-        # A JSON or YAML document is read whole (a CSV or JSON Lines file is read in chunks): millions of parcels in
-        # one document can need more memory than the machine has. No report was written.
+        # A YAML document, or a JSON one the columnar path cannot take (checker/json_array.py), is read whole (a CSV
+        # or JSON Lines file in chunks): millions of parcels in one document can need more memory than the machine
+        # has. No report was written.
         print("checker: the manifest does not fit in memory as one document; export millions of parcels as "
               "JSON Lines or CSV, which are read in chunks.", file=sys.stderr)
         return 2

@@ -104,7 +104,7 @@ def _lines(fh: BinaryIO, start: int, end: int, out: Pieces) -> None:
         out.write(data)
         if left <= 0 or not block:
             break
-    out.write(carry + b"\n")
+    out.write(b"\n")  # the last line's end (the last block kept no carry)
 
 
 def applicable(path: str) -> bool:

@@ -166,10 +166,6 @@ def read_block(h: JsonlHeader, body: bytes, unknown: dict[str, int]
             rec = orjson.loads(raw)
         except orjson.JSONDecodeError:
             rec = None  # json decides: it reads some lines orjson refuses (NaN, 1e400, a lone surrogate, deep nesting)
-        if rec.__class__ is dict and too_deep(raw):
-            if h.strict:  # in a whole document json's limit counts the array's levels too: its own reader decides
-                raise NotColumnar("a rewritten JSON document nested deeply")
-            rec = None  # jsonl_record decides: it refuses nesting beyond manifest.MAX_DEPTH, which orjson reads
         if type(rec) is not dict:
             forced[i] = _json_record(h, line)
             if type(forced[i]) is dict:
@@ -190,12 +186,32 @@ def read_block(h: JsonlHeader, body: bytes, unknown: dict[str, int]
             elif slot.__class__ is str:  # a key of no column
                 if slot:
                     unknown[slot] = unknown.get(slot, 0) + 1
-                continue
-            # Another spelling of a column, or a value no cell gives: the row-wise engine checks the record as json reads it.
+                if (value.__class__ is not list and value.__class__ is not dict) or not too_deep(line):
+                    continue
+                # A nested value no column reads, in a line with many brackets: jsonl_record refuses nesting beyond
+                # manifest.MAX_DEPTH, which orjson reads (a column's nested value is no cell: it comes here anyway).
+                # Checked here, not for every line: counting a line's brackets cost ~0.9 s a million lines.
+            # Another spelling of a column, a value no cell gives, or a deep one: the row-wise engine checks the record
+            # as json reads it.
             forced[i] = _json_record(h, line)
-            id_col[i] = _forced_id(forced[i])
+            if type(forced[i]) is dict:
+                id_col[i] = _forced_id(forced[i])
+            else:  # refused (nested too deeply): the row-wise reader names none of its keys
+                _uncount(h, rec, key, unknown)
             break
     return cols, blank, forced, lines
+
+
+def _uncount(h: JsonlHeader, rec: dict[str, Any], upto: str, unknown: dict[str, int]) -> None:
+    """Take back the counts of the keys of no column that read_block counted for `rec`, up to key `upto`."""
+    for key in rec:
+        name = h.slots.get(key)
+        if name.__class__ is str and name:
+            unknown[name] -= 1  # type: ignore[index]
+            if not unknown[name]:  # type: ignore[index]
+                del unknown[name]  # type: ignore[arg-type]
+        if key == upto:
+            return
 
 
 def _json_record(h: JsonlHeader, line: str) -> Any:

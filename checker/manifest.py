@@ -192,10 +192,10 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
 
 
-def too_deep(line: str | bytes) -> bool:
+def too_deep(line: str) -> bool:
     """Whether `line` may nest deeper than MAX_DEPTH: a quick count of its brackets (strings included, so never too
     few)."""
-    return line.count("[" if isinstance(line, str) else b"[") + line.count("{" if isinstance(line, str) else b"{") > MAX_DEPTH
+    return line.count("[") + line.count("{") > MAX_DEPTH
 
 
 def _depth(line: str) -> int:

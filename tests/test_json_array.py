@@ -202,7 +202,8 @@ def test_a_json_lines_line_nested_deeply_is_refused_by_both_engines(tmp_path: Pa
     base = {"service": "inpost-international", "origin_country": "PL", "destination_country": "PL", "weight_kg": 2}
     lines = [json.dumps({"shipment_id": "S0", **base}),
              json.dumps({"shipment_id": "S1", **base, "note": json.loads("[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1))}),
-             json.dumps({"shipment_id": "S2", **base, "note": json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)}),
+             # a key of no column before the deep value: the row-wise reader, refusing the line, names neither
+             json.dumps({"shipment_id": "S2", **base, "pallet": 1, "layers": json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)}),
              json.dumps({"shipment_id": "S3", **base, "contents": "[" * 2000})]  # brackets in a string are no nesting
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -210,3 +211,22 @@ def test_a_json_lines_line_nested_deeply_is_refused_by_both_engines(tmp_path: Pa
     _assert_same(fast, slow)
     broken = [f["row"] for f in slow["findings"] if "nested too deeply" in f["message"]]
     assert broken == [3]
+    assert slow["manifest"]["warnings"] == ["unknown columns kept and ignored: note"]
+
+
+def test_a_json_lines_column_nested_deeply_is_refused_by_both_engines(tmp_path: Path) -> None:
+    """A column's value nested deeper than manifest.MAX_DEPTH, after a key of no column: the row-wise reader refuses
+    the line, so it names neither key; the columnar run agrees."""
+    from checker.manifest import MAX_DEPTH
+
+    base = {"service": "inpost-international", "origin_country": "PL", "destination_country": "PL", "weight_kg": 2}
+    deep = json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)
+    lines = [json.dumps({"shipment_id": "S0", **base}),
+             json.dumps({"shipment_id": "S1", **base, "tier": 1, "contents_categories": deep}),
+             json.dumps({"shipment_id": "S2", **base, "contents": deep})]
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+    _assert_same(fast, slow)
+    assert [f["row"] for f in slow["findings"] if "nested too deeply" in f["message"]] == [2, 3]
+    assert slow["manifest"]["warnings"] == []
