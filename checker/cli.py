@@ -53,7 +53,9 @@ def _write_atomic(path: Path, text: "str | Callable[[Any], None]") -> None:
     except OSError as exc:
         raise FatalInput(f"Cannot write report {path}: {exc.strerror or exc}.") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        # A lone surrogate (a JSON manifest may escape one, "\ud800"; a file name may hold an undecodable byte) has no
+        # UTF-8 form: written as its escape, which is also the JSON escape of the same character.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
             if callable(text):
                 text(fh)  # streamed (the JSON report of a large run is never one string in memory)
             else:
@@ -375,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # lone surrogates printed as escapes, as in report files (_write_atomic)
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -27,6 +27,15 @@ _SEP = b",\n"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(m: re.Match[str]) -> str:
+    """A lone surrogate's JSON escape: in a record line it can only stand inside a string (JSON's own marks are ASCII),
+    where the escape means the same character; UTF-8 has no form for it."""
+    return f"\\u{ord(m.group()):04x}"
+
+
 def dumps(record: Any) -> str:
     """The one JSON form of a record line: compact, UTF-8 kept, no raw newline (JSON escapes it).
 
@@ -62,7 +71,12 @@ class RecordLog:
         if lines:
             self._absorb_tails()
             self._fh.seek(0, 2)
-            self._fh.write(",\n".join(lines).encode("utf-8") + _SEP)
+            text = ",\n".join(lines)
+            try:
+                data = text.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate, e.g. a JSON manifest's "\ud800": kept as its JSON escape
+                data = _LONE_SURROGATE.sub(_escaped, text).encode("utf-8")
+            self._fh.write(data + _SEP)
             self._count += len(lines)
 
     def append_lines_of(self, frame: Any, column: str | list[str]) -> None:

@@ -596,6 +596,31 @@ def test_terminal_formats_carry_no_control_sequences(fmt: str, tmp_path: Path) -
     assert not bad, f"raw control characters in the {fmt} output: {bad}"
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".yaml"])
+def test_a_lone_surrogate_is_written_as_its_escape_in_every_format(suffix: str, tmp_path: Path) -> None:
+    """JSON and YAML can spell a character UTF-8 has no form for ("\\ud800"): every report keeps it as its escape,
+    which in the JSON report is the JSON escape of the same character, and standard output does the same."""
+    manifest = HOSTILE / "manifests" / f"lone_surrogates{suffix}"
+    formats = ["text", "json", "html", "junit", "sarif", "github"]
+    args = ["--policies", str(HOSTILE / "policies" / "valid"), "check", str(manifest), "--policy", "demo",
+            "--as-of", "2025-06-01", "--output-dir", str(tmp_path / "out")]
+    p = run(args + [x for f in formats for x in ("--format", f)], cwd=tmp_path)
+    assert_no_traceback(p)
+    assert p.returncode == 1, p.stderr
+    assert "x\\ud83d" in p.stdout  # the text summary's first findings
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert [f["actual"] for f in report["findings"] if f["rule_id"] == "input-invalid-number"] == ["x\ud83d"]
+    if suffix != ".yaml":
+        assert report["findings"][0]["shipment_id"] == "S-1\ud800"
+    for ext in ("txt", "html", "junit.xml", "sarif", "github.txt"):
+        assert "x\\ud83d" in (tmp_path / "out" / f"report.{ext}").read_text(encoding="utf-8"), ext
+    json.loads((tmp_path / "out" / "report.sarif").read_text(encoding="utf-8"))
+    import xml.etree.ElementTree as ElementTree
+    ElementTree.parse(tmp_path / "out" / "report.junit.xml")
+    single = run(args[:-2] + ["--format", "github"], cwd=tmp_path)
+    assert single.returncode == 1 and "x\\ud83d" in single.stdout, single.stderr
+
+
 # ------------------------------------------------------------------------------------------------
 # A 100 MB manifest: memory stays bounded (does not grow with the file)
 # ------------------------------------------------------------------------------------------------
