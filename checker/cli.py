@@ -79,20 +79,24 @@ def _write_atomic(path: Path, text: "str | Callable[[Any], None]") -> None:
 
 
 def _render(fmt: str, result: Any, docs_url: str | None = None) -> "str | Callable[[Any], None]":
+    """The report as text, or as a writer of it: the JSON, JUnit, SARIF and GitHub reports of a large run are
+    streamed into their file, never held whole."""
     from reports import render_html, render_text
-    from reports.ci import render_github, render_junit, render_sarif
+    from reports.ci import write_github, write_junit, write_sarif
     from reports.render import write_json
 
     report = result.report
     if fmt == "json":
         return lambda fh: write_json(report, fh)
     if fmt == "junit":
-        return render_junit(report, result.passed)
+        return lambda fh: write_junit(report, result.passed, fh)
+    if fmt == "sarif":
+        return lambda fh: write_sarif(report, fh, docs_base=docs_url)
+    if fmt == "github":
+        return lambda fh: write_github(report, fh)
     if fmt == "html":
         return render_html(report, docs_base=docs_url)
-    if fmt == "sarif":
-        return render_sarif(report, docs_base=docs_url)
-    return {"text": render_text, "github": render_github}[fmt](report)
+    return render_text(report)
 
 
 def _policies(args: argparse.Namespace, verify: bool = False):  # noqa: ANN202 - PolicySet

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from . import allocators, fastexplain, fastpath, halves, json_array, jsonl_columns, ranges, shares
 from .engine import Engine
 from .findings import input_finding, shipment_record, status_of
+from .finding_lines import line_runs
 from .kinds import KINDS
 from .manifest import _KNOWN_COUNTRIES, Normaliser, _delimiter, csv_dialect, utf8_prefix
 from .manifest_columns import aliases, columns, currency_field_of, value_type
@@ -1135,7 +1136,7 @@ class _Run:
             pl.lit(runs[0]).gather(pl.col("__r")).alias("__p1"), pl.col("__b"), pl.lit(runs[1]).gather(pl.col("__r")).alias("__p5"),
             pl.concat_str([pl.lit('"destination_country":'), dc, pl.lit("}")]).alias("__tail"),
             pl.col("__sev")).collect()
-        cut = list(zip(*[fastexplain.line_runs(x[2]) for x in lines])) or [()] * 6
+        cut = list(zip(*[line_runs(x[2]) for x in lines])) or [()] * 6
         other = pl.DataFrame({"__i": [x[0] for x in lines], "__seq": [x[1] for x in lines],
                               **{k: list(v) for k, v in zip(_RUNS, cut)}, "__sev": [x[3] for x in lines]},
                              schema={"__i": pl.Int64, "__seq": pl.Int64, **{k: pl.String for k in _RUNS}, "__sev": pl.String})

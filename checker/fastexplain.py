@@ -29,6 +29,7 @@ from .fastpath import Frame, NotCompilable, predicate_expr, query_options
 from .kinds.base import Violation, fmt_num
 from .kinds.dimensions import _box
 from .manifest_columns import columns
+from .finding_lines import line_runs
 from .recordlog import dumps
 from .shipment import DERIVED, Shipment
 
@@ -105,18 +106,6 @@ def rule_runs(engine: Engine, cr: CompiledRule) -> tuple[str, str, str]:
     probe = engine._finding(cr, Shipment(0, {}), Violation(None, None, ""))
     runs = line_runs(dumps(probe.to_dict()))
     return runs[2], runs[4], probe.severity
-
-
-def line_runs(line: str) -> tuple[str, str, str, str, str, str]:
-    """A finding's JSON line (dumps of Finding.to_dict) cut into its six runs of members (rule_runs). A raw `,"` occurs
-    in the JSON text only between members (a quote inside a string is escaped); the nested objects before "field"
-    (policy, clause, exception, waived) and the citations after "fix" have no key "field" or "fix"."""
-    s = line.index(',"severity":')
-    r = line.index(',"rule_id":', s)
-    t = line.rindex(',"destination_country":')
-    x = line.rindex(',"fix":', r, t)
-    f = line.rindex(',"field":', r, x)
-    return line[:s], line[s + 1:r], line[r + 1:f], line[f + 1:x], line[x + 1:t], line[t + 1:]
 
 
 def members(field: Any, actual: Any, expected: Any, message: Any) -> str:

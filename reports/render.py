@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import secrets
-from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
+
+from checker.finding_lines import records
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SAMPLE_PER_RULE = 200
@@ -61,38 +63,58 @@ def verdict(summary: dict[str, Any]) -> tuple[str, str]:
     return "pass", f"All {summary['shipments']} shipments pass."
 
 
-def group_findings(report: dict[str, Any], cap: int = SAMPLE_PER_RULE) -> list[dict[str, Any]]:
-    """Findings grouped per rule (and policy version), errors first, largest groups first."""
-    groups: "OrderedDict[tuple[Any, ...], dict[str, Any]]" = OrderedDict()
-    for f in report["findings"]:
+class _Groups:
+    """Findings grouped per rule (and policy version) as they come, with a capped sample of each group."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def add(self, f: dict[str, Any]) -> None:
         pol = f.get("policy") or {}
         clause = f.get("clause") or {}
         key = (pol.get("family"), pol.get("version"), f["rule_id"], clause.get("id"), clause.get("quote"), f["severity"])
-        g = groups.get(key)
+        g = self.groups.get(key)
         if g is None:
-            g = groups[key] = {"rule_id": f["rule_id"], "kind": f["kind"], "severity": f["severity"], "policy": pol,
-                               "clause": f.get("clause"), "fix": f.get("fix"), "count": 0, "sample": [],
-                               "layers": set(), "countries": set(), "also_cites": f.get("also_cites") or []}
+            g = self.groups[key] = {"rule_id": f["rule_id"], "kind": f["kind"], "severity": f["severity"], "policy": pol,
+                                    "clause": f.get("clause"), "fix": f.get("fix"), "count": 0, "sample": [],
+                                    "layers": set(), "countries": set(), "also_cites": f.get("also_cites") or []}
         g["count"] += 1
         g["layers"].add(f.get("layer") or "base")
         if f.get("destination_country"):
             g["countries"].add(f["destination_country"])
-        if len(g["sample"]) < cap:
+        if len(g["sample"]) < self.cap:
             g["sample"].append(f)
-    rank = {"error": 0, "warning": 1, "info": 2}
-    out = sorted(groups.values(), key=lambda g: (rank.get(g["severity"], 3), -g["count"], g["rule_id"]))
-    for g in out:
-        g["layers"] = sorted(g["layers"])
-        g["countries"] = sorted(g["countries"])
-    return out
+
+    def result(self) -> list[dict[str, Any]]:
+        """Errors first, largest groups first."""
+        rank = {"error": 0, "warning": 1, "info": 2}
+        out = sorted(self.groups.values(), key=lambda g: (rank.get(g["severity"], 3), -g["count"], g["rule_id"]))
+        for g in out:
+            g["layers"] = sorted(g["layers"])
+            g["countries"] = sorted(g["countries"])
+        return out
+
+
+def group_findings(report: dict[str, Any], cap: int = SAMPLE_PER_RULE) -> list[dict[str, Any]]:
+    """Findings grouped per rule (and policy version), errors first, largest groups first."""
+    groups = _Groups(cap)
+    for f in records(report["findings"]):
+        groups.add(f)
+    return groups.result()
 
 
 _CONTROL = {c: f"\\x{c:02x}" for c in list(range(0x00, 0x20)) + list(range(0x7f, 0xa0)) if c not in (0x0a,)}
 
 
+_CONTROL_CHAR = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # the keys of _CONTROL
+
+
 def printable(text: str) -> str:
-    """Terminal-safe text: control characters from manifest cells (ESC, BEL, CR …) are shown, not executed."""
-    return text.translate(_CONTROL)
+    """Terminal-safe text: control characters from manifest cells (ESC, BEL, CR …) are shown, not executed.
+
+    Searched for first: translate through a dict costs ~8 us for a 300-character finding line that has none (2026-11-23)."""
+    return text.translate(_CONTROL) if _CONTROL_CHAR.search(text) else text
 
 
 def render_text(report: dict[str, Any], limit: int = 20) -> str:
@@ -139,20 +161,22 @@ def _clip(text: str, n: int) -> str:
 
 def render_html(report: dict[str, Any], cap: int = SAMPLE_PER_RULE, shipments_shown: int = SHIPMENTS_SHOWN,
                 docs_base: str | None = None) -> str:
-    groups = group_findings(report, cap)
+    groups = _Groups(cap)
     by_shipment: dict[tuple[str, int], list[dict[str, Any]]] = {}
     shown = report["shipments"][:shipments_shown]
     wanted = {(s["shipment_id"], s["row"]) for s in shown}
-    for f in report["findings"]:
+    for f in records(report["findings"]):  # one pass for both: each finding is read back from the spool once
+        groups.add(f)
         k = (f["shipment_id"], f["row"])
         if k in wanted:
             by_shipment.setdefault(k, []).append(f)
+    grouped = groups.result()
     css_class, sentence = verdict(report["summary"])
-    rules = sorted({g["rule_id"] for g in groups})
-    countries = sorted({c for g in groups for c in g["countries"]})
-    layers = sorted({lyr for g in groups for lyr in g["layers"]})
+    rules = sorted({g["rule_id"] for g in grouped})
+    countries = sorted({c for g in grouped for c in g["countries"]})
+    layers = sorted({lyr for g in grouped for lyr in g["layers"]})
     return _environment().get_template("report.html.j2").render(
-        report=report, groups=groups, verdict_class=css_class, verdict=sentence, rules=rules, countries=countries,
+        report=report, groups=grouped, verdict_class=css_class, verdict=sentence, rules=rules, countries=countries,
         layers=layers, shipments=shown, by_shipment=by_shipment, cap=cap, nonce=secrets.token_urlsafe(16),
         shipments_total=len(report["shipments"]), docs_base=docs_base,
     )

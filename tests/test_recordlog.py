@@ -141,10 +141,10 @@ def test_lines_from_polars_reach_the_kernel_in_small_writes(tmp_path: Path, monk
 
 def test_records_written_from_several_columns_are_their_members_joined_by_commas(tmp_path: Path) -> None:
     """append_lines_of with columns: each holds whole members of the record, and the record is their join; finding
-    lines are cut into their runs (fastexplain.line_runs) wherever their texts hold the marks it cuts at."""
+    lines are cut into their runs (finding_lines.line_runs) wherever their texts hold the marks it cuts at."""
     pl = pytest.importorskip("polars")
     from checker.columnar import _RUNS
-    from checker.fastexplain import line_runs as _line_runs
+    from checker.finding_lines import line_runs as _line_runs
     from checker.findings import Finding
 
     odd = ',"destination_country":"XX","fix":"f","field":"g","severity":"h"'
