@@ -11,6 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Iterator
 
+import orjson
+
+from .recordlog import loads as _loads
+
 _CACHED_RUNS = 4096  # distinct rule runs remembered; a rule's runs vary only with its layer, exception and waiver
 
 
@@ -42,7 +46,7 @@ class Reader:
     def _run(self, text: str) -> dict[str, Any]:
         got = self._runs.get(text)
         if got is None:
-            got = json.loads("{" + text + "}")
+            got = json.loads("{" + text + "}")  # once per rule: json itself, whatever numbers an exception holds
             if len(self._runs) < _CACHED_RUNS:
                 self._runs[text] = got
         return got
@@ -53,9 +57,13 @@ class Reader:
             head, severity, own, varying, own_end, tail = line_runs(line)
         except ValueError:
             return json.loads(line)
-        loads = json.loads
-        return {**loads(head + "," + severity + "}"), **self._run(own), **loads("{" + varying + "}"),
-                **self._run(own_end), **loads("{" + tail)}
+        # orjson reads the head (an id string and a row number) and the tail (a country code or null) exactly, as json
+        # does; the varying run's "actual" may be any number of the manifest, so it goes through recordlog.loads.
+        try:
+            return {**orjson.loads(head + "," + severity + "}"), **self._run(own), **_loads("{" + varying + "}"),
+                    **self._run(own_end), **orjson.loads("{" + tail)}
+        except orjson.JSONDecodeError:  # e.g. a lone surrogate's escape in the shipment id, which json reads
+            return json.loads(line)
 
 
 def records(findings: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

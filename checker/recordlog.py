@@ -18,6 +18,8 @@ import stat
 import tempfile
 from typing import IO, Any, Iterable, Iterator
 
+import orjson
+
 from . import disposal, libc
 
 SPOOL_BYTES = 32 << 20
@@ -34,6 +36,22 @@ def _escaped(m: re.Match[str]) -> str:
     """A lone surrogate's JSON escape: in a record line it can only stand inside a string (JSON's own marks are ASCII),
     where the escape means the same character; UTF-8 has no form for it."""
     return f"\\u{ord(m.group()):04x}"
+
+
+# A run of digits that may be an integer beyond 64 bits, which orjson reads as a float.
+_LONG_DIGITS = {str: re.compile("[0-9]{19}"), bytes: re.compile(b"[0-9]{19}")}
+
+
+def loads(text: str | bytes) -> Any:
+    """json.loads of a record line (or a run of its members), through orjson where it gives the same: 3-4x faster on
+    a finding's short runs (2026-11-23); not for a long integer, nor for what orjson refuses and json reads (a lone
+    surrogate's escape, NaN)."""
+    if _LONG_DIGITS[type(text)].search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def dumps(record: Any) -> str:
@@ -133,7 +151,7 @@ class RecordLog:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for line in self.lines():
-            yield json.loads(line)
+            yield loads(line)
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):

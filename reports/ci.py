@@ -8,7 +8,6 @@ listing each error finding with its clause.
 
 from __future__ import annotations
 
-import heapq
 import io
 import json
 import re
@@ -47,17 +46,16 @@ def _xml_text(text: str) -> str:
     return escape(_xml_safe(text))
 
 
-_ATTR_MARKS = re.compile('[&<>"\t\n\r]')
-
-
 def _attr(text: str) -> str:
-    """A quoted attribute value; most (shipment ids, rows) need no escape, and quoteattr costs ~3 us each."""
-    text = _xml_safe(str(text))
-    if _ATTR_MARKS.search(text) is None:
+    """A quoted attribute value. Most (shipment ids, rows) need no change, and quoteattr costs ~3 us each: a printable
+    text holds no character XML cannot carry (those are controls, surrogates or unassigned), so only &, <, > and "
+    are looked for."""
+    text = str(text)
+    if text.isprintable() and "&" not in text and "<" not in text and ">" not in text and '"' not in text:
         return f'"{text}"'
     from xml.sax.saxutils import quoteattr
 
-    return quoteattr(text)
+    return quoteattr(_xml_safe(text))
 
 
 def _per_shipment(findings: Iterator[dict[str, Any]]) -> Callable[[tuple[str, int]], list[dict[str, Any]]]:
@@ -97,27 +95,37 @@ def write_junit(report: dict[str, Any], passed: Iterable[tuple[str, int]], out: 
               f'<testsuites name="checker" tests="{s["shipments"]}" failures="{s["failed"]}" errors="0">\n'
               f'  <testsuite name={_attr("manifest " + path)} tests="{s["shipments"]}" failures="{s["failed"]}" errors="0" skipped="0" timestamp={_attr(report["generated_at"])}>\n')
     of = _per_shipment(records(report["findings"]))
-    with_findings = ((ship["row"], ship["shipment_id"], True) for ship in report["shipments"])
-    without = ((row, sid, False) for sid, row in passed)
-    for row, sid, found in heapq.merge(with_findings, without, key=lambda x: x[0]):
-        name = _attr(f"row {row}: {sid}")
-        if not found:
-            out.write(f"    <testcase classname={cls} name={name}/>\n")
-            continue
+    lines: list[str] = []  # written a few thousand at a time: a million testcases are as many small writes otherwise
+    passing = iter(passed)  # in row order, as the shipments with findings are: the two are merged by row
+    nxt = next(passing, None)
+    for ship in report["shipments"]:
+        sid, row = ship["shipment_id"], ship["row"]
+        while nxt is not None and nxt[1] < row:
+            lines.append(f"    <testcase classname={cls} name={_attr(f'row {nxt[1]}: {nxt[0]}')}/>\n")
+            nxt = next(passing, None)
         fs = of((sid, row))
-        out.write(f"    <testcase classname={cls} name={name}>\n")
+        lines.append(f"    <testcase classname={cls} name={_attr(f'row {row}: {sid}')}>\n")
         errors = [f for f in fs if f["severity"] == "error" and not f.get("waived")]
         if errors:
             first = errors[0]
             msg = f"{len(errors)} error finding(s); first: {first['rule_id']}: {first['message']}{_cite(first)}"
             body = "\n".join(f"{f['rule_id']}: {f['message']}{_cite(f)}" for f in errors)
-            out.write(f'      <failure type="policy-violation" message={_attr(msg)}>{_xml_text(body)}</failure>\n')
+            lines.append(f'      <failure type="policy-violation" message={_attr(msg)}>{_xml_text(body)}</failure>\n')
         others = [f for f in fs if f not in errors]
         if others:
             text = "\n".join(f"{f['severity']}{' (waived)' if f.get('waived') else ''} {f['rule_id']}: {f['message']}{_cite(f)}" for f in others)
-            out.write(f"      <system-out>{_xml_text(text)}</system-out>\n")
-        out.write("    </testcase>\n")
-    out.write("  </testsuite>\n</testsuites>\n")
+            lines.append(f"      <system-out>{_xml_text(text)}</system-out>\n")
+        lines.append("    </testcase>\n")
+        if len(lines) > 4096:
+            out.write("".join(lines))
+            lines.clear()
+    while nxt is not None:
+        lines.append(f"    <testcase classname={cls} name={_attr(f'row {nxt[1]}: {nxt[0]}')}/>\n")
+        nxt = next(passing, None)
+        if len(lines) > 4096:
+            out.write("".join(lines))
+            lines.clear()
+    out.write("".join(lines) + "  </testsuite>\n</testsuites>\n")
 
 
 def render_junit(report: dict[str, Any], passed: Iterable[tuple[str, int]] = ()) -> str:
@@ -221,7 +229,12 @@ def render_sarif(report: dict[str, Any], docs_base: str | None = None, rule_docs
     return out.getvalue()
 
 
+_GH_MARKS = re.compile("[%\x00-\x1f\x7f-\x9f]")  # what _gh_data changes: %, CR and LF, and the other controls
+
+
 def _gh_data(text: str) -> str:
+    if _GH_MARKS.search(text) is None:  # most messages: one search instead of three replaces and a translate
+        return text
     from .render import printable
 
     return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))

@@ -38,6 +38,8 @@ FINDINGS = [
              waived={"id": "W-1", "reason": "agreed", "owner": "ops", "expires": "2026-12-31"}),
     input_finding("S-3", 5, "weight_kg", "invalid-number", "weight_kg 'x\ud83d' is no number", actual="x\ud83d").to_dict(),
     _finding(4, severity="info", exception={"country": "AT", "clause": "annex-4.AT"}, layer="country exception"),
+    _finding(5, actual=2**70 + 1, expected="1e400"),  # orjson would read the integer as a float
+    _finding(6, shipment_id="S-6\udc00", actual=float("nan"), country="P\ud800"),  # orjson refuses these escapes
 ]
 
 
@@ -58,6 +60,14 @@ def test_a_finding_line_decodes_as_json_loads_does_key_order_included() -> None:
     assert cached <= 2 * len(FINDINGS) and [reader.decode(recordlog.dumps(f)) for f in FINDINGS] == FINDINGS
     assert len(reader._runs) == cached
     assert list(finding_lines.records(log)) == list(log) and list(finding_lines.records(FINDINGS)) == FINDINGS
+
+
+@pytest.mark.parametrize("text", ["12345678901234567890123", "-9223372036854775809", '"\\ud800"', "NaN", "-Infinity",
+                                  "1e400", '{"a":[1,2.5,"x\\u00e9"],"b":null}', '"Łódź"'])
+def test_record_lines_load_as_json_loads_them(text: str) -> None:
+    got, want = recordlog.loads(text), json.loads(text)
+    assert repr(got) == repr(want) and type(got) is type(want)
+    assert repr(recordlog.loads(text.encode("utf-8"))) == repr(want)
 
 
 def test_a_line_of_another_shape_is_decoded_whole_and_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,7 +120,7 @@ def test_junit_lists_every_shipment_in_row_order_with_its_findings() -> None:
     root = ElementTree.fromstring(render_junit(_report(_spool(FINDINGS), _spool(SHIPMENTS)), passed))
     cases = list(root.iter("testcase"))
     rows = [int(c.get("name").split(":")[0].removeprefix("row ")) for c in cases]
-    assert rows == sorted(rows) == [1, 2, 3, 3, 4, 5, 6, 99]
+    assert rows == sorted(rows) == [1, 2, 3, 3, 4, 5, 6, 7, 8, 99]
     by_name = {c.get("name"): c for c in cases}
     assert "too long 0" in by_name["row 2: S-0"].find("failure").text
     assert ODD in by_name['row 3: a,"row":9'].find("failure").get("message")
