@@ -26,10 +26,10 @@ from typing import Any
 
 from .engine import CompiledRule, Engine
 from .fastpath import Frame, NotCompilable, predicate_expr, query_options
+from .finding_lines import line_runs
 from .kinds.base import Violation, fmt_num
 from .kinds.dimensions import _box
 from .manifest_columns import columns
-from .finding_lines import line_runs
 from .recordlog import dumps
 from .shipment import DERIVED, Shipment
 

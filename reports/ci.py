@@ -9,6 +9,7 @@ listing each error finding with its clause.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import shutil
@@ -94,38 +95,44 @@ def write_junit(report: dict[str, Any], passed: Iterable[tuple[str, int]], out: 
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n'
               f'<testsuites name="checker" tests="{s["shipments"]}" failures="{s["failed"]}" errors="0">\n'
               f'  <testsuite name={_attr("manifest " + path)} tests="{s["shipments"]}" failures="{s["failed"]}" errors="0" skipped="0" timestamp={_attr(report["generated_at"])}>\n')
+    cases = _testcases(report, passed, cls)
+    while batch := list(itertools.islice(cases, 1024)):  # a million testcases are as many small writes otherwise
+        out.write("".join(batch))
+    out.write("  </testsuite>\n</testsuites>\n")
+
+
+def _testcases(report: dict[str, Any], passed: Iterable[tuple[str, int]], cls: str) -> Iterator[str]:
+    """The testcases in row order: the shipments with findings, and the passing ones (`passed`, in row order too)
+    merged in by row."""
+    def passing_case(sid: str, row: int) -> str:
+        return f"    <testcase classname={cls} name={_attr(f'row {row}: {sid}')}/>\n"
+
     of = _per_shipment(records(report["findings"]))
-    lines: list[str] = []  # written a few thousand at a time: a million testcases are as many small writes otherwise
-    passing = iter(passed)  # in row order, as the shipments with findings are: the two are merged by row
+    passing = iter(passed)
     nxt = next(passing, None)
     for ship in report["shipments"]:
         sid, row = ship["shipment_id"], ship["row"]
         while nxt is not None and nxt[1] < row:
-            lines.append(f"    <testcase classname={cls} name={_attr(f'row {nxt[1]}: {nxt[0]}')}/>\n")
+            yield passing_case(*nxt)
             nxt = next(passing, None)
         fs = of((sid, row))
-        lines.append(f"    <testcase classname={cls} name={_attr(f'row {row}: {sid}')}>\n")
+        case = [f"    <testcase classname={cls} name={_attr(f'row {row}: {sid}')}>\n"]
         errors = [f for f in fs if f["severity"] == "error" and not f.get("waived")]
         if errors:
             first = errors[0]
             msg = f"{len(errors)} error finding(s); first: {first['rule_id']}: {first['message']}{_cite(first)}"
             body = "\n".join(f"{f['rule_id']}: {f['message']}{_cite(f)}" for f in errors)
-            lines.append(f'      <failure type="policy-violation" message={_attr(msg)}>{_xml_text(body)}</failure>\n')
+            case.append(f'      <failure type="policy-violation" message={_attr(msg)}>{_xml_text(body)}</failure>\n')
         others = [f for f in fs if f not in errors]
         if others:
             text = "\n".join(f"{f['severity']}{' (waived)' if f.get('waived') else ''} {f['rule_id']}: {f['message']}{_cite(f)}" for f in others)
-            lines.append(f"      <system-out>{_xml_text(text)}</system-out>\n")
-        lines.append("    </testcase>\n")
-        if len(lines) > 4096:
-            out.write("".join(lines))
-            lines.clear()
-    while nxt is not None:
-        lines.append(f"    <testcase classname={cls} name={_attr(f'row {nxt[1]}: {nxt[0]}')}/>\n")
-        nxt = next(passing, None)
-        if len(lines) > 4096:
-            out.write("".join(lines))
-            lines.clear()
-    out.write("".join(lines) + "  </testsuite>\n</testsuites>\n")
+            case.append(f"      <system-out>{_xml_text(text)}</system-out>\n")
+        case.append("    </testcase>\n")
+        yield "".join(case)
+    if nxt is not None:
+        yield passing_case(*nxt)
+    for sid, row in passing:
+        yield passing_case(sid, row)
 
 
 def render_junit(report: dict[str, Any], passed: Iterable[tuple[str, int]] = ()) -> str:
