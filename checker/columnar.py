@@ -1169,7 +1169,8 @@ class _Run:
         out.statuses["passed"] += n_keep - per.height
         if out.want_passed:
             clean = base.with_columns(pl.Series("k", keep)).filter(pl.col("k") & ~pl.col("__i").cast(pl.Int64).is_in(per["__i"].implode()))
-            out.passed.extend(zip(clean["__sid"].to_list(), clean["__row"].to_list()))
+            out.passed.extend(clean["__sid"].to_list(), clean["__row"].to_list())
+            out.passed.seal()  # this chunk's rows, the row-wise ones among them, in row order
 
 
 _RUNS = ("__head", "__s", "__p1", "__b", "__p5", "__tail")  # a finding line's runs of members (fastexplain.rule_runs)
@@ -1249,6 +1250,4 @@ def run(path: str, engine: Engine, norm: Normaliser, out: Any, progress: Callabl
     finally:
         if half is not None:
             half.abandon()  # idempotent: stops a child still running (an error, Ctrl-C) and removes its files
-    if out.want_passed:
-        out.passed.sort(key=lambda x: x[1])
     return {**header.dialect(), "engine": "columnar"}

@@ -259,14 +259,14 @@ def manifest_impact(path: str, policies: PolicySet, old: Version, new: Version, 
 
     results = {}
     for v in (old, new):
-        r = check_manifest(path, policies, family=v.family, version=v.id, **kwargs)
+        r = check_manifest(path, policies, family=v.family, version=v.id, want_passed=False, **kwargs)
         by_ship: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for f in r.report["findings"]:
             by_ship.setdefault((f["shipment_id"], f["row"]), []).append(f)
         statuses = {(s["shipment_id"], s["row"]): s["status"] for s in r.report["shipments"]}
-        results[v.id] = (by_ship, statuses, r.report["manifest"]["rows"], r.passed)
-    fa, sa, rows, passed_a = results[old.id]
-    fb, sb, _, _ = results[new.id]
+        results[v.id] = (by_ship, statuses, r.report["manifest"]["rows"])
+    fa, sa, rows = results[old.id]
+    fb, sb, _ = results[new.id]
     changed_rules = {c["id"].split(" [")[0]: c for c in diff["changes"] if c["what"] == "rule"}
     renum = diff.get("renumbered", {})
     keys = sorted(set(fa) | set(fb), key=lambda k: k[1])

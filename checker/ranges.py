@@ -112,7 +112,7 @@ def merge(todo: list[_Range], mine: list[Segment], result: dict[str, Any], out: 
         c = r.tally
         findings, shipments = os.path.join(r.folder, "findings"), os.path.join(r.folder, "shipments")
         statuses, severities, n_findings, n_shipments = dict(c["statuses"]), dict(c["severities"]), c["findings"], c["shipments"]
-        passed = c["passed"]
+        again: set[int] = set()
         if r.patches:
             f_patches, s_patches = [], []
             for row, lines, sevs, status, ship_line in r.patches:
@@ -132,7 +132,6 @@ def merge(todo: list[_Range], mine: list[Segment], result: dict[str, Any], out: 
             recordlog.patched(shipments, s_patches, shipments + ".patched")
             findings, shipments = findings + ".patched", shipments + ".patched"
             again = {p[0] for p in r.patches}
-            passed = [p for p in passed if p[1] not in again]
         out.findings.extend_from(findings, n_findings)
         out.shipments.extend_from(shipments, n_shipments)
         out.rows += c["rows"]
@@ -140,7 +139,7 @@ def merge(todo: list[_Range], mine: list[Segment], result: dict[str, Any], out: 
             out.statuses[key] += n
         for key, n in severities.items():
             out.severities[key] += n
-        out.passed.extend(passed)
+        out.passed.add(c["passed"], again)
     for s in mine[1:]:
         s.out.close()  # its files stay until the report is written: extend_from opened them
     for name, n in result["unknown"].items():

@@ -11,6 +11,7 @@ from . import __version__, columnar, json_array
 from .engine import Engine
 from .findings import RANK, Finding, shipment_record, status_of
 from .manifest import Normaliser, read_manifest
+from .passed_rows import PassedRows
 from .recordlog import SPOOL_BYTES, RecordLog, dumps
 from .model import PolicySet
 from .shipment import EvalEnv
@@ -20,7 +21,7 @@ from .shipment import EvalEnv
 class CheckResult:
     report: dict[str, Any]
     severities: dict[str, int] = field(default_factory=dict)  # active (not waived) findings per severity
-    passed: list[tuple[str, int]] = field(default_factory=list)  # shipments without findings (JUnit lists them)
+    passed: PassedRows = field(default_factory=PassedRows)  # shipments without findings (JUnit lists them)
     processes: int = 1  # not in the report: the same manifest gives the same report on any machine
     cpus: tuple[int, ...] | None = None  # the CPUs the processes were pinned to, one each (checker/halves.py)
     moves: int = 0  # how many times one of the two processes took over part of the other's share
@@ -52,7 +53,7 @@ class ReportBuilder:
         self.waived = 0
         self.rows = 0
         self.want_passed = want_passed
-        self.passed: list[tuple[str, int]] = []
+        self.passed = PassedRows()
         self.processes = 1  # 2 when the columnar path checked the file's second half in a forked process
         self.cpus: tuple[int, ...] | None = None  # then, the CPUs they were pinned to (halves.split_cpus)
         self.moves = 0  # and how many times one took over part of the other's share (halves.Shares)
@@ -63,7 +64,7 @@ class ReportBuilder:
         status = status_of(found)
         self.statuses[status] += 1
         if not found and self.want_passed:
-            self.passed.append((ship.shipment_id, ship.row))
+            self.passed.append(ship.shipment_id, ship.row)
         return status
 
     def add_shipment(self, ship: Any, found: list[Finding], policy: tuple[str, str] | None) -> None:

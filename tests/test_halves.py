@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -129,6 +130,34 @@ def test_a_line_the_columnar_reader_cannot_take_sends_the_whole_file_row_wise(tm
     rowwise, _ = _check(path, tmp_path / "rowwise.json", "rowwise")
     assert split["manifest"]["dialect"].get("engine") != "columnar"
     _same(split, rowwise)
+
+
+
+def _testcases(path: Path, out: Path, engine: str, **env: str) -> list[bytes]:
+    """The JUnit report's testcases, each as its XML text."""
+    done = subprocess.run([*CHECKER, "check", str(path), "--policy", "inpost-international@2025-11-20", "--engine", engine,
+                           "--format", "junit", "--output", str(out), "--fail-on", "never", "--quiet"],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "CHECKER_SPLIT_MIN_BYTES": "1", **env})
+    assert done.returncode == 0, done.stderr
+    return [ElementTree.tostring(case) for case in ElementTree.parse(out).getroot().iter("testcase")]
+
+
+def test_junit_lists_every_shipment_of_both_processes_once_in_row_order(tmp_path: Path) -> None:
+    """The passing shipments are kept per chunk (checker/passed_rows.py) and merged across the processes' ranges:
+    with small chunks, rows a chunk sends to the row-wise engine (a dispatch time with seconds and a zone), and ids
+    reused across the halves (rows checked again), the testcases are the row-wise run's, one per row."""
+    path = _unique_ids(generated.manifest(tmp_path, 800, seed=5, violation_share=0.3))
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for row in range(10, 800, 37):
+        cells = lines[row].split(";")
+        cells[2] += ":00Z"  # dispatch_at
+        lines[row] = ";".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    _reuse(path, [(4, 700), (5, 731)])
+    split = _testcases(path, tmp_path / "split.xml", "columnar", CHECKER_CHUNK_BYTES="20000")
+    rowwise = _testcases(path, tmp_path / "rowwise.xml", "rowwise")
+    assert split == rowwise
+    assert len(split) == 800 and sum(b"<failure" not in case for case in split) > 300
 
 
 _PROGRESS = """
