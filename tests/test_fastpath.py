@@ -22,13 +22,7 @@ from checker.paths import policies_dir
 from checker.run import check_manifest
 from checker.shipment import EvalEnv, Rates
 from checker.yamlio import load_yaml_file
-
-POLICIES = load_policies_or_fail(policies_dir())
-COLUMNS = ["shipment_id", "service", "dispatch_at", "origin_country", "destination_country", "delivery_type", "dropoff_type",
-           "length_mm", "width_mm", "height_mm", "weight_kg", "shape", "size_category", "declared_value", "value_currency",
-           "cod_amount", "insurance_amount", "contents", "contents_categories", "recipient_name", "recipient_phone",
-           "recipient_email", "recipient_street", "recipient_building", "recipient_city", "recipient_postcode", "target_point",
-           "sender_name", "sender_phone", "sender_email", "sender_is_consumer"]
+from differential import COLUMNS, ODD_VALUES, POLICIES, assert_same, both_engines, policy_test_dirs, row_st, typed, write_csv
 
 
 @pytest.fixture(autouse=True)
@@ -40,121 +34,29 @@ def _plans_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(columnar, "_PLAN_MIN_ROWS", 0)
 
 
-def _key(f: dict[str, Any]) -> tuple[Any, ...]:
-    return (f["row"], f["shipment_id"], f["rule_id"], (f.get("clause") or {}).get("id"), f["severity"], f.get("field"),
-            json.dumps(f.get("actual"), ensure_ascii=False), f.get("expected"), f["message"], f.get("layer"))
-
-
-def _both(path: Path, **kw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    fast = check_manifest(str(path), POLICIES, engine_mode="columnar", **kw).report
-    slow = check_manifest(str(path), POLICIES, engine_mode="rowwise", **kw).report
-    return fast, slow
-
-
-def _assert_same(fast: dict[str, Any], slow: dict[str, Any]) -> None:
-    assert fast["manifest"]["dialect"].get("engine") == "columnar", "the fast path was not taken"
-    # The manifest block too (rows, dialect and its note, warnings), apart from which engine read the file.
-    assert {**fast["manifest"], "dialect": {k: v for k, v in fast["manifest"]["dialect"].items() if k != "engine"}} == slow["manifest"]
-    assert fast["summary"] == slow["summary"]
-    # In order: the report lists findings by row, and within a row in the row-wise engine's order (input problems
-    # first, then the rules in policy order).
-    assert list(map(_key, fast["findings"])) == list(map(_key, slow["findings"]))
-    assert fast["shipments"] == slow["shipments"]
-
-
-def _write(path: Path, rows: list[dict[str, Any]], delimiter: str = ",") -> Path:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter=delimiter, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: _cell(v) for k, v in r.items()})
-    return path
-
-
-def _cell(v: Any) -> str:
-    if isinstance(v, list):
-        return ";".join(map(str, v))
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return "" if v is None else str(v)
-
-
-# ---- hypothesis: random manifests around the limits ------------------------------------------------
-countries = st.sampled_from(["PL", "IT", "FR", "ES", "PT", "BE", "LU", "NL", "AT", "HU", "DE", "XX", "", "pl"])
-sides = st.one_of(st.sampled_from(["640.4", "640.5", "610", "611", "80", "81", "190", "191", "21", "20.5", "0", "-5", "abc", "", "1e3"]),
-                  st.floats(min_value=1, max_value=1200, allow_nan=False).map(lambda x: f"{x:.1f}"),
-                  st.floats(min_value=0.01, max_value=700, allow_nan=False).map(repr))
-weights = st.one_of(st.sampled_from(["25", "25.1", "12", "12.5", "30", "31", "ok", "", "nan", "inf"]),
-                    st.floats(min_value=0.1, max_value=40, allow_nan=False).map(lambda x: f"{x:.2f}"))
-phones = st.sampled_from(["+48 512 345 678", "+33 6 12 34 56 78", "+39 312 345 6789", "+43 664 1234567", "+36 20 123 4567",
-                          "+34 612 345 678", "+351 912 345 678", "+32 470 12 34 56", "+31 6 12345678", "+352 621 123 456",
-                          "+48 12 345 67 89", "512345678", "+49 151 23456789", "123", "", "+39 06 698 12345"])
-dates = st.sampled_from(["2025-12-01", "2025-12-01T10:00", "2025-11-19", "2025-03-10", "2024-01-15", "2022-06-04T10:00",
-                         "2022-06-04T18:30", "2022-06-05", "", "2025-13-40", "2025-12-01T10:00+01:00", "yesterday",
-                         # either side of midnight where a version or a maintenance window begins or ends (the fast
-                         # path compares date-times with those midnights: columnar._in_force)
-                         "2025-11-19T23:59:59", "2025-11-20T00:00", "2022-06-03T23:59", "2022-06-04", "2022-06-05T23:59:59",
-                         "2022-06-06T00:00:00"])
-row_st = st.fixed_dictionaries({
-    "service": st.sampled_from(["", "", "", "inpost-international", "inpost-cross-border", "e-paczka", "unknown-service"]),
-    "dispatch_at": dates,
-    "origin_country": countries, "destination_country": countries,
-    "delivery_type": st.sampled_from(["locker", "pudo", "door", "", "Paczkomat"]),
-    "dropoff_type": st.sampled_from(["locker", "pudo", "courier_pickup", "branch", ""]),
-    "length_mm": sides, "width_mm": sides, "height_mm": sides, "weight_kg": weights,
-    "shape": st.sampled_from(["box", "foil_bag", "envelope", "tube", "irregular", ""]),
-    "size_category": st.sampled_from(["A", "B", "C", "D", "", "a"]),
-    "declared_value": st.sampled_from(["", "100", "150", "150.01", "200", "5000", "6000", "100001", "-1"]),
-    "value_currency": st.sampled_from(["EUR", "PLN", "USD", ""]),
-    "cod_amount": st.sampled_from(["", "0", "50"]),
-    "insurance_amount": st.sampled_from(["", "0", "500"]),
-    "contents": st.sampled_from(["Książki", "Perfumy", "Bateria litowa do laptopa", "Wino czerwone", "Begun cotton shirts", "",
-                                 "Amunicja", "Pistolet na klej", "<script>x</script>", "Akumulator Li ion 12V", "li-ion pack",
-                                 "LI/PO battery", "Fajerwerki", "Ręcznie robione ŚWIECE"]),
-    "contents_categories": st.sampled_from(["", "alcohol", "weapons;ammunition", "cash", "unknown"]),
-    "recipient_name": st.sampled_from(["Anna", "", "Żaneta Hotel Ñandú", "Campingplatz"]), "recipient_phone": phones, "recipient_email": st.sampled_from(["a@b.pl", "nope", ""]),
-    "recipient_street": st.sampled_from(["ul. Długa", "P.O. Box 12", "APO AE 09012", "Hôtel de Ville", "Hotel Ritz", "",
-                                         "Hôtel Régina", "Camping Łąki 3", "Rue de l'Hôtelier 5", "Apartado 123"]),
-    "recipient_building": st.sampled_from(["5", ""]), "recipient_city": st.sampled_from(["Wien", "Kraków", ""]),
-    "recipient_postcode": st.sampled_from(["1010", "31-042", "69003", "9000-123", "12", ""]),
-    "target_point": st.sampled_from(["AT1", ""]), "sender_name": st.sampled_from(["Sklep", ""]),
-    "sender_phone": phones, "sender_email": st.sampled_from(["s@x.pl", ""]),
-    "sender_is_consumer": st.sampled_from(["true", "false", "", "maybe"]),
-})
-
-
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=st.lists(row_st, min_size=1, max_size=40), dup=st.booleans())
 def test_random_manifests_give_identical_findings(tmp_path_factory, rows: list[dict[str, Any]], dup: bool) -> None:
     path = tmp_path_factory.mktemp("m") / "m.csv"
     for i, r in enumerate(rows):
         r["shipment_id"] = f"S{i if not (dup and i == len(rows) - 1) else 0}"
-    _write(path, rows)
+    write_csv(path, rows)
     rates = Rates(base="PLN", per_unit={"EUR": 4.3})
-    fast, slow = _both(path, family="inpost-international", env=EvalEnv(rates=rates, categories=POLICIES.categories),
+    fast, slow = both_engines(path, family="inpost-international", env=EvalEnv(rates=rates, categories=POLICIES.categories),
                        as_of=dt.date(2025, 12, 1))
-    _assert_same(fast, slow)
+    assert_same(fast, slow)
 
 
 def test_semicolon_decimal_comma_example_gives_identical_findings(tmp_path: Path) -> None:
     from checker.paths import ROOT
 
-    fast, slow = _both(ROOT / "examples" / "manifest.csv", family="inpost-international")
-    _assert_same(fast, slow)
+    fast, slow = both_engines(ROOT / "examples" / "manifest.csv", family="inpost-international")
+    assert_same(fast, slow)
     assert fast["summary"]["failed"] > 0
 
 
-def _cases() -> list[tuple[str, str, Path]]:
-    out = []
-    for fam in POLICIES.families.values():
-        for v in fam.versions:
-            if (Path(v.path) / "tests").is_dir():
-                out.append((fam.id, v.id, Path(v.path) / "tests"))
-    return out
-
-
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
-@pytest.mark.parametrize("family,version,tests_dir", _cases(), ids=lambda x: str(x).split("/")[-1] if isinstance(x, Path) else str(x))
+@pytest.mark.parametrize("family,version,tests_dir", policy_test_dirs(), ids=lambda x: str(x).split("/")[-1] if isinstance(x, Path) else str(x))
 def test_every_policy_test_case_gives_identical_findings(tmp_path: Path, family: str, version: str, tests_dir: Path,
                                                         fmt: str) -> None:
     """As CSV cells, and as JSON records whose values are typed as in the YAML (numbers, booleans, lists)."""
@@ -162,9 +64,9 @@ def test_every_policy_test_case_gives_identical_findings(tmp_path: Path, family:
     for f in sorted(tests_dir.glob("*.yaml")):
         for i, case in enumerate(load_yaml_file(f).data["cases"]):
             rows.append({"shipment_id": f"{f.stem}-{i}", **case["shipment"]})
-    path = _write(tmp_path / "cases.csv", rows) if fmt == "csv" else _write_jsonl(tmp_path / "cases.jsonl", rows)
-    fast, slow = _both(path, family=family, version=version)
-    _assert_same(fast, slow)
+    path = write_csv(tmp_path / "cases.csv", rows) if fmt == "csv" else _write_jsonl(tmp_path / "cases.jsonl", rows)
+    fast, slow = both_engines(path, family=family, version=version)
+    assert_same(fast, slow)
     assert slow["summary"]["shipments"] == len(rows) and fast["manifest"]["dialect"]["format"] == fmt
 
 
@@ -191,8 +93,8 @@ def test_keyword_and_address_screens_give_identical_findings(tmp_path: Path) -> 
         rows.append({"shipment_id": f"K{i}", "dispatch_at": "2025-12-01", "origin_country": "PL", "destination_country": dest,
                      "delivery_type": "pudo", "dropoff_type": "pudo", "length_mm": "300", "width_mm": "200", "height_mm": "50",
                      "weight_kg": "1", "contents": text, "recipient_street": street, "recipient_name": "Żaneta Ñandú"})
-    fast, slow = _both(_write(tmp_path / "k.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
-    _assert_same(fast, slow)
+    fast, slow = both_engines(write_csv(tmp_path / "k.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
+    assert_same(fast, slow)
     rules = {f["rule_id"] for f in slow["findings"]}
     assert {"delivery-place-excluded"} <= rules and any(f["field"] == "contents" for f in slow["findings"])
 
@@ -212,13 +114,13 @@ def test_a_mask_built_for_one_chunk_is_rebuilt_when_a_later_chunk_differs(tmp_pa
                      "weight_kg": "1", "recipient_postcode": ("1234", "12-345")[i % 3 == 0] if late else "00-950",
                      "recipient_phone": "+48 600 100 200" if not late else ("+34 612", "+351 912 345 678")[i % 2],
                      "contents": ("Akumulator Li ion 12V", "Fajerwerki na sylwestra")[i % 2] if late else "Książki"})
-    path = _write(tmp_path / "c.csv", rows)
+    path = write_csv(tmp_path / "c.csv", rows)
     monkeypatch.setattr(columnar, "CHUNK_BYTES", 1024)
     built = []
     real = columnar._Run._may_break
     monkeypatch.setattr(columnar._Run, "_may_break", lambda self, frame, rule: built.append(rule.id) or real(self, frame, rule))
-    fast, slow = _both(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
+    assert_same(fast, slow)
     rules = {f["rule_id"] for f in slow["findings"]}
     assert {"recipient-postcode-format", "recipient-phone-format"} <= rules and any(f["field"] == "contents" for f in slow["findings"])
     with path.open("rb") as fh:
@@ -237,10 +139,10 @@ def test_a_mask_built_on_a_constant_column_is_rebuilt_when_the_value_changes(tmp
         rows.append({"shipment_id": f"K{i}", "dispatch_at": "2025-12-01", "origin_country": "PL", "destination_country": "FR",
                      "delivery_type": kind, "dropoff_type": "pudo", "length_mm": "300", "width_mm": "200", "height_mm": "50",
                      "weight_kg": "1", "contents": "Książki"})
-    path = _write(tmp_path / "k.csv", rows)
+    path = write_csv(tmp_path / "k.csv", rows)
     monkeypatch.setattr(columnar, "CHUNK_BYTES", 1024)
-    fast, slow = _both(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
+    assert_same(fast, slow)
     assert sum(f["rule_id"] == "delivery-type-available" for f in slow["findings"]) == 90
 
 
@@ -256,8 +158,8 @@ def test_texts_screened_in_an_earlier_chunk_still_hit_in_a_later_one(tmp_path: P
              "weight_kg": "1", "contents": f"{texts[i % len(texts)]}{' ' + str(i % 7) if i % 4 else ''}"} for i in range(200)]
     monkeypatch.setattr(columnar, "CHUNK_BYTES", 1024)
     monkeypatch.setattr(fastpath, "_SCREEN_MEMO", memo)
-    fast, slow = _both(_write(tmp_path / "t.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
-    _assert_same(fast, slow)
+    fast, slow = both_engines(write_csv(tmp_path / "t.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
+    assert_same(fast, slow)
     hit_rows = {f["row"] for f in slow["findings"] if f["field"] == "contents"}
     assert min(hit_rows) < 10 and max(hit_rows) > 190
 
@@ -268,9 +170,9 @@ def test_ids_that_need_json_escaping_give_identical_findings(tmp_path: Path, odd
     rows = [{"shipment_id": odd if i == 3 else f"E{i}", "dispatch_at": "2025-12-01", "origin_country": "PL",
              "destination_country": "XX" if i % 2 else "ES", "delivery_type": "door", "dropoff_type": "pudo",
              "length_mm": "300", "width_mm": "200", "height_mm": "50", "weight_kg": "1"} for i in range(8)]
-    path = _write(tmp_path / "e.csv", rows)
-    fast, slow = _both(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
-    _assert_same(fast, slow)
+    path = write_csv(tmp_path / "e.csv", rows)
+    fast, slow = both_engines(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
+    assert_same(fast, slow)
     assert any(f["shipment_id"] == odd for f in fast["findings"])
 
 
@@ -294,11 +196,11 @@ def test_information_separators_are_white_space_as_in_the_row_wise_reader(tmp_pa
              "weight_kg": "1", "recipient_email": email, "recipient_name": name}
             for sid, email, name in [("E1\x1f", "a@b.es", "Ana"), ("E2", "a\x1fb@c.es", "Bo\x1c"), ("E1", "x@y.es", "Dee"),
                                      ("E3", "p@q.es", "\x1d")]]
-    path = _write(tmp_path / "s.csv", rows)
+    path = write_csv(tmp_path / "s.csv", rows)
     text = path.read_text(encoding="utf-8")
     path.write_text(text + ",".join(["\x1c", "\x1f"] + [""] * (len(COLUMNS) - 2)) + "\n", encoding="utf-8")  # separators only
-    fast, slow = _both(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", as_of=dt.date(2025, 12, 1))
+    assert_same(fast, slow)
     assert any(f["rule_id"] == "input-duplicate-id" and f["row"] == 4 for f in fast["findings"])
     assert fast["summary"]["shipments"] == 4
 
@@ -312,8 +214,8 @@ def test_a_missing_or_invalid_side_gives_identical_findings(tmp_path: Path) -> N
         rows.append({"shipment_id": f"M{i}", "dispatch_at": day, "origin_country": "PL", "destination_country": dest,
                      "delivery_type": "pudo", "dropoff_type": "pudo", "length_mm": sides[0], "width_mm": sides[1],
                      "height_mm": sides[2], "weight_kg": "2", "size_category": "B"})
-    fast, slow = _both(_write(tmp_path / "m.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
-    _assert_same(fast, slow)
+    fast, slow = both_engines(write_csv(tmp_path / "m.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
+    assert_same(fast, slow)
     assert any(f["rule_id"] == "minimum-size" for f in slow["findings"])
 
 
@@ -342,8 +244,8 @@ def test_small_chunks_with_short_rows_and_duplicates_give_identical_findings(tmp
     text = "\n".join(lines).rstrip("\n") + ("\n" if trailing else "")
     path.write_bytes(text.replace("\n", newline).encode("utf-8"))
     monkeypatch.setattr(columnar, "CHUNK_BYTES", 2048)
-    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
+    assert_same(fast, slow)
     assert slow["summary"]["shipments"] == 600
     assert {"input-ragged-row", "input-duplicate-id"} <= {f["rule_id"] for f in slow["findings"]}
 
@@ -363,8 +265,8 @@ def test_small_chunks_with_quoted_cells_give_identical_findings(tmp_path: Path, 
         lines[i] = ";".join(cells)
     path.write_text("\n".join(lines), encoding="utf-8")
     monkeypatch.setattr(columnar, "CHUNK_BYTES", 4096)
-    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
+    assert_same(fast, slow)
     assert slow["summary"]["shipments"] == 400
     assert not any(f["rule_id"] == "input-ragged-row" for f in slow["findings"])
     # A quoted newline, and a first block that ends inside the last cell of a later line (so the line Polars would
@@ -375,7 +277,7 @@ def test_small_chunks_with_quoted_cells_give_identical_findings(tmp_path: Path, 
     last_cell = len("\n".join(lines[:40]).encode("utf-8")) + 1 + len(lines[40].rsplit(";", 1)[0].encode("utf-8")) + 1
     path.write_bytes(data)
     monkeypatch.setattr(columnar, "CHUNK_BYTES", last_cell - (len(lines[0].encode("utf-8")) + 1) + 1)
-    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+    fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
     assert fast["manifest"]["dialect"].get("engine") != "columnar"
     assert fast["summary"] == slow["summary"] and fast["findings"] == slow["findings"]
 
@@ -396,8 +298,8 @@ def test_a_block_edge_inside_a_character_gives_identical_findings(tmp_path: Path
     body = len(lines[0].encode("utf-8")) + 1
     inside = data.index("ż".encode("utf-8"), len("\n".join(lines[:12]).encode("utf-8"))) + 1  # after its first byte
     monkeypatch.setattr(columnar, "CHUNK_BYTES", inside - body)
-    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
+    assert_same(fast, slow)
     assert slow["summary"]["shipments"] == 300
 
 
@@ -413,8 +315,8 @@ def test_constant_columns_give_identical_findings(tmp_path: Path, cell: str) -> 
                      "length_mm": "300", "width_mm": "200", "height_mm": "50", "weight_kg": "1",
                      "declared_value": "1000" if i in (0, 4, 8) else "100", "value_currency": cell, "cod_amount": "",
                      "sender_name": "Sklep", "sender_is_consumer": "false", "contents": "Książki"})
-    fast, slow = _both(_write(tmp_path / "c.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
-    _assert_same(fast, slow)
+    fast, slow = both_engines(write_csv(tmp_path / "c.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
+    assert_same(fast, slow)
     assert slow["summary"]["shipments"] == 9
 
 
@@ -428,8 +330,8 @@ def test_every_explanation_path_gives_identical_findings(tmp_path: Path, monkeyp
     monkeypatch.setattr(columnar, "_PLAN_MIN_ROWS", plan_min)
     monkeypatch.setattr(columnar, "_GROUP_IN_PYTHON", group_in_python)
     path = generated.manifest(tmp_path, 500, seed=3, violation_share=0.4)
-    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
+    assert_same(fast, slow)
     assert {"locker-size", "declared-size-category", "robomat-limit"} <= {f["rule_id"] for f in slow["findings"]}
 
 
@@ -465,8 +367,8 @@ def test_cells_the_row_reader_normalises_give_identical_findings(tmp_path_factor
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(columnar._Run, "_patch", spy)
-        fast, slow = _both(path, family="inpost-international", version="2025-11-20")
-    _assert_same(fast, slow)
+        fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
+    assert_same(fast, slow)
     assert set(seen_rowwise) <= columnar._RAW_KEYED  # only date-times and lists still go row-wise
 
 
@@ -736,9 +638,9 @@ def test_the_whole_file_is_asked_into_the_page_cache_first(monkeypatch: pytest.M
             raise OSError(29, "Illegal seek")
 
     monkeypatch.setattr(os, "posix_fadvise", advise, raising=False)
-    fast, slow = _both(ROOT / "examples" / "manifest.csv", family="inpost-international")
+    fast, slow = both_engines(ROOT / "examples" / "manifest.csv", family="inpost-international")
     assert calls == [(0, 0, os.POSIX_FADV_WILLNEED)]
-    _assert_same(fast, slow)
+    assert_same(fast, slow)
 
 
 def test_masks_without_query_options_give_identical_findings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -750,8 +652,8 @@ def test_masks_without_query_options_give_identical_findings(monkeypatch: pytest
     assert columnar._mask_options(pl) is not None  # this Polars takes the lazy query, which the other tests check
     monkeypatch.setattr(pl, "QueryOptFlags", None, raising=False)
     assert columnar._mask_options(pl) is None
-    fast, slow = _both(ROOT / "examples" / "manifest.csv", family="inpost-international")
-    _assert_same(fast, slow)
+    fast, slow = both_engines(ROOT / "examples" / "manifest.csv", family="inpost-international")
+    assert_same(fast, slow)
     assert fast["summary"]["failed"] > 0
 
 
@@ -774,8 +676,8 @@ def test_code_columns_with_a_few_other_spellings_give_identical_findings(tmp_pat
                "length_mm": "300", "width_mm": "200", "height_mm": str(40 + i), "weight_kg": "2", "contents": "Książki",
                "recipient_phone": "+48 512 345 678", "recipient_postcode": "31-042"}
         rows.append({**row, **odd.get(i, {})})
-    fast, slow = _both(_write(tmp_path / "codes.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
-    _assert_same(fast, slow)
+    fast, slow = both_engines(write_csv(tmp_path / "codes.csv", rows), family="inpost-international", as_of=dt.date(2025, 12, 1))
+    assert_same(fast, slow)
     assert {"delivery_type", "dropoff_type", "shape", "origin_country", "destination_country"} <= set(taken)
     bad = {(f["row"], f["field"]) for f in slow["findings"] if f["kind"] == "input"}
     assert {(92, "destination_country"), (201, "delivery_type")} <= bad  # row = index + 2 (the header is line 1)
@@ -808,7 +710,7 @@ def test_plan_texts_with_policy_words_that_need_escaping_give_identical_findings
     kw = {"family": "inpost-international", "version": "2025-11-20"}
     fast = check_manifest(str(path), policies, engine_mode="columnar", **kw).report
     slow = check_manifest(str(path), policies, engine_mode="rowwise", **kw).report
-    _assert_same(fast, slow)
+    assert_same(fast, slow)
     robomat = [f["message"] for f in fast["findings"] if f["rule_id"] == "robomat-limit"]
     assert robomat and all('"Robomat" limit \\' in m for m in robomat)
 
@@ -821,24 +723,6 @@ def _write_jsonl(path: Path, records: list[Any], newline: str = "\n") -> Path:
     return path
 
 
-def _typed(text: str, as_type: str) -> Any:
-    """A CSV cell of row_st as a JSON value of another type, where it reads as one."""
-    try:
-        if as_type == "int":
-            return int(float(text))
-        if as_type == "float":
-            return float(text)
-    except (ValueError, OverflowError):  # "abc", "inf" as an int
-        return text
-    if as_type == "bool":
-        return {"true": True, "false": False}.get(text, text)
-    if as_type == "list":
-        return [t for t in text.split(";")] if text else []
-    return text
-
-
-_ODD_VALUES = st.sampled_from([None, "", "  ", 0, 1, -1.5, 1e-7, 1e13, True, False, [], [""], ["alcohol"], ["a;b"],
-                               ["cash", 5], {"x": 1}, [["x"]], "NaN", 10**30, 2.0, "1,5", " 12 ", "x\x1fy"])
 # Keys the first record may not use: an alias, other capitals, white space, a key of no column. (Two keys for the
 # shipment id send the whole file to the row-wise engine: test_json_lines_the_columnar_run_cannot_take_are_read_row_wise.)
 _SPELLS = {"length_cm": "length_mm", "Weight_KG": "weight_kg", "weight_g": "weight_kg", "  contents ": "contents",
@@ -851,8 +735,8 @@ _KEYS = st.sampled_from(["length_cm", "Weight_KG", "weight_g", "note", "__meta",
                                                                         "sender_is_consumer", "contents_categories",
                                                                         "recipient_postcode", "shipment_id", "service"]),
                                                        st.sampled_from(["int", "float", "bool", "list", "text"]), max_size=4),
-                               st.dictionaries(st.sampled_from(COLUMNS), _ODD_VALUES, max_size=2),
-                               st.dictionaries(_KEYS, _ODD_VALUES, max_size=2),
+                               st.dictionaries(st.sampled_from(COLUMNS), ODD_VALUES, max_size=2),
+                               st.dictionaries(_KEYS, ODD_VALUES, max_size=2),
                                st.sampled_from(["record"] * 20 + ["", "   ", "\u00a0", "\x1f", "{broken", "[1, 2]", "7", '"text"',
                                                                    "null", "{}"])),
                      min_size=1, max_size=30),
@@ -865,7 +749,7 @@ def test_random_json_lines_give_identical_findings(tmp_path_factory, rows: list[
         if line != "record":
             records.append(line)
             continue
-        rec = {k: _typed(v, types.get(k, "text")) for k, v in row.items() if v != ""}
+        rec = {k: typed(v, types.get(k, "text")) for k, v in row.items() if v != ""}
         rec["shipment_id"] = f"S{i if not (dup and i == len(rows) - 1) else 0}" if "shipment_id" not in odd else odd["shipment_id"]
         rec.update(odd)
         if not any(isinstance(r, dict) for r in records):
@@ -899,7 +783,7 @@ def test_random_json_lines_give_identical_findings(tmp_path_factory, rows: list[
     assert (fast["manifest"]["dialect"].get("engine") == "columnar") == taken
     event("the fast path read the file" if taken else "the row-wise engine read the file")
     if taken:
-        _assert_same(fast, slow)
+        assert_same(fast, slow)
     else:
         assert fast == {**slow, "generated_at": fast["generated_at"]}  # the row-wise engine read it for both
 
@@ -929,7 +813,7 @@ def test_small_chunks_of_json_lines_with_blank_lines_and_repeated_ids_give_ident
         rec: dict[str, Any] = {k: v for k, v in row.items() if v}
         for k in ("length_mm", "weight_kg"):
             if i % 3 and k in rec:
-                rec[k] = _typed(rec[k].replace(",", "."), "float")
+                rec[k] = typed(rec[k].replace(",", "."), "float")
         if i % 50 == 0 and i:
             rec["shipment_id"] = rows[i - 40]["shipment_id"]
         if i % 37 == 1:
@@ -943,8 +827,8 @@ def test_small_chunks_of_json_lines_with_blank_lines_and_repeated_ids_give_ident
     if not trailing:
         path.write_bytes(path.read_bytes().rstrip(b"\r\n"))
     monkeypatch.setattr(columnar, "CHUNK_BYTES", 4096)
-    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
+    assert_same(fast, slow)
     assert slow["summary"]["shipments"] == 600 and fast["findings"][-1]["row"] > 600  # numbered by line, blanks too
     assert "input-duplicate-id" in {f["rule_id"] for f in slow["findings"]}
     assert "unknown columns kept and ignored: note" in slow["manifest"]["warnings"]
@@ -963,7 +847,7 @@ def test_json_lines_the_columnar_run_cannot_take_are_read_row_wise(tmp_path: Pat
     for name, data in cases.items():
         path = tmp_path / f"{name}.jsonl"
         path.write_bytes(data)
-        fast, slow = _both(path, family="inpost-international", version="2025-11-20")
+        fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
         assert "engine" not in fast["manifest"]["dialect"], name
         assert fast == {**slow, "generated_at": fast["generated_at"]}, name
 
@@ -982,7 +866,7 @@ def test_json_values_orjson_reads_otherwise_give_the_row_wise_findings(tmp_path:
              json.dumps({**base, "shipment_id": 18446744073709551616})]  # the same id again: a duplicate
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
+    assert_same(fast, slow)
     assert {s["shipment_id"] for s in slow["shipments"]} >= {"18446744073709551616", "S4"}
     assert [f["row"] for f in slow["findings"] if f["rule_id"] == "input-duplicate-id"] == [7]

@@ -22,8 +22,8 @@ from checker import json_array
 from checker.errors import FatalInput
 from checker.run import check_manifest
 from checker.shipment import EvalEnv, Rates
-from test_fastpath import POLICIES, _ODD_VALUES, _assert_same, _both, _cases, _typed, row_st
 from checker.yamlio import load_yaml_file
+from differential import ODD_VALUES, POLICIES, assert_same, both_engines, policy_test_dirs, row_st, typed
 
 LAYOUTS = ["compact", "lines", "indent", "indent-crlf", "wrapped", "bom"]
 
@@ -64,14 +64,14 @@ def _same_or_refused(path: Path) -> dict[str, Any] | str:
         return slow
     assert isinstance(fast, dict)
     if fast["manifest"]["dialect"].get("engine") == "columnar":
-        _assert_same(fast, slow)
+        assert_same(fast, slow)
     else:
         assert fast == {**slow, "generated_at": fast["generated_at"]}
     return fast
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("family,version,tests_dir", _cases(),
+@pytest.mark.parametrize("family,version,tests_dir", policy_test_dirs(),
                          ids=lambda x: str(x).split("/")[-1] if isinstance(x, Path) else str(x))
 def test_policy_test_cases_as_a_json_document_give_identical_findings(tmp_path: Path, family: str, version: str,
                                                                       tests_dir: Path, layout: str) -> None:
@@ -81,8 +81,8 @@ def test_policy_test_cases_as_a_json_document_give_identical_findings(tmp_path: 
         for i, case in enumerate(load_yaml_file(f).data["cases"]):
             rows.append({"shipment_id": f"{f.stem}-{i}", **case["shipment"]})
     path = write_json(tmp_path / "cases.json", rows, layout)
-    fast, slow = _both(path, family=family, version=version)
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family=family, version=version)
+    assert_same(fast, slow)
     assert fast["manifest"]["dialect"]["format"] == "json" and slow["summary"]["shipments"] == len(rows)
     assert fast["manifest"]["dialect"]["encoding"] == ("utf-8 (with BOM)" if layout == "bom" else "utf-8")
 
@@ -111,7 +111,7 @@ _DAMAGE = {
 @given(rows=st.lists(st.tuples(row_st, st.dictionaries(st.sampled_from(["length_mm", "weight_kg", "declared_value",
                                                                         "sender_is_consumer", "contents_categories"]),
                                                        st.sampled_from(["int", "float", "bool", "list", "text"]), max_size=3),
-                               st.dictionaries(st.sampled_from(["contents", "recipient_postcode", "note"]), _ODD_VALUES,
+                               st.dictionaries(st.sampled_from(["contents", "recipient_postcode", "note"]), ODD_VALUES,
                                                max_size=1)),
                      min_size=1, max_size=25),
        layout=st.sampled_from(LAYOUTS), damage=st.sampled_from(sorted(_DAMAGE)), block=st.sampled_from([7, 64, 1 << 20]))
@@ -122,7 +122,7 @@ def test_random_json_documents_give_the_whole_document_readers_outcome(tmp_path_
     monkeypatch.setattr(json_array, "BLOCK_BYTES", block)
     records = []
     for i, (row, types, odd) in enumerate(rows):
-        rec = {k: _typed(v, types.get(k, "text")) for k, v in row.items() if v != ""}
+        rec = {k: typed(v, types.get(k, "text")) for k, v in row.items() if v != ""}
         rec.update(odd)
         records.append({"shipment_id": f"S{i}", **rec, "recipient_name": "Anna"})
     path = write_json(tmp_path_factory.mktemp("j") / "m.json", records, layout)
@@ -207,8 +207,8 @@ def test_a_json_lines_line_nested_deeply_is_refused_by_both_engines(tmp_path: Pa
              json.dumps({"shipment_id": "S3", **base, "contents": "[" * 2000})]  # brackets in a string are no nesting
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
+    assert_same(fast, slow)
     broken = [f["row"] for f in slow["findings"] if "nested too deeply" in f["message"]]
     assert broken == [3]
     assert slow["manifest"]["warnings"] == ["unknown columns kept and ignored: note"]
@@ -226,7 +226,7 @@ def test_a_json_lines_column_nested_deeply_is_refused_by_both_engines(tmp_path: 
              json.dumps({"shipment_id": "S2", **base, "contents": deep})]
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    fast, slow = _both(path, family="inpost-international", version="2025-11-20")
-    _assert_same(fast, slow)
+    fast, slow = both_engines(path, family="inpost-international", version="2025-11-20")
+    assert_same(fast, slow)
     assert [f["row"] for f in slow["findings"] if "nested too deeply" in f["message"]] == [2, 3]
     assert slow["manifest"]["warnings"] == []
