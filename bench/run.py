@@ -2,7 +2,8 @@
 time and peak memory (/usr/bin/time -v, and the summed RSS of the checker's processes), the naive per-row jsonschema baseline on the same files, and the
 figures appended to bench/RESULTS.md with the machine and the date; then the 100 k- and 1 M-row parcels as JSON Lines
 (the columnar run reads those too, checker/jsonl_columns.py) and as a JSON document (checker/json_array.py), in a
-table each, and the summary at the top of RESULTS.md rebuilt (bench/summary.py).
+table each; the 1 M-row CSV into every other report format, one run each; and the summary at the top of RESULTS.md
+rebuilt (bench/summary.py).
 
 BENCH_SIZES=100,10000 make bench   # a quicker subset
 BENCH_NAIVE_MAX=100000 make bench  # skip the naive baseline above this size (it needs minutes per 100 k rows)
@@ -10,6 +11,8 @@ BENCH_REPEAT=5 make bench          # checker runs per size up to 1 M rows (the m
 BENCH_SAME_MAX=10000 make bench    # the row-wise engine checks the largest size up to this too (default 100 k rows)
 BENCH_JSONL=100000 make bench      # the same parcels as JSON Lines, these sizes (default 100 k and 1 M; "" for none)
 BENCH_JSON=100000 make bench       # the same parcels as one JSON document (an array), these sizes (the same default)
+BENCH_REPORTS=100000 make bench    # the other report formats (JUnit, SARIF, GitHub, HTML, text) of these CSV sizes,
+                                   # one run each (default 1 M; "" for none)
 
 The row-wise engine's report of one size (the largest up to BENCH_SAME_MAX) is compared with the columnar report of
 the same file: the fast path must give the same report, in the same order (issue 7's differential tests, at scale).
@@ -134,9 +137,36 @@ def records_table(fmt: RecordFormat) -> list[str]:
     return lines
 
 
-def check_cmd(path: Path, out: Path, engine: str = "auto") -> list[str]:
-    """The timed command: `checker check` of `path` with the full policy into the JSON report `out`."""
-    return [str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", "json", "--output", str(out),
+# The report formats other than JSON, which the issue's targets are about: each is written as it is made from the run's
+# spools (reports/ci.py, reports/render.py), so a 1 M-row check in any of them should cost about what the JSON one does.
+REPORT_FORMATS = ("junit", "sarif", "github", "html", "text")
+
+
+def reports_table() -> list[str]:
+    """The RESULTS.md lines of the other report formats' table (none when BENCH_REPORTS is ""): the CSV manifest of
+    each size checked once into each format."""
+    sizes = [int(x) for x in os.environ.get("BENCH_REPORTS", "1000000").split(",") if x.strip()]
+    if not sizes:
+        return []
+    lines = ["", "The same CSV files checked once into each other report format (`--format F --output FILE`):", "",
+             "| report format | manifest rows | output MB | wall s | CPU s | peak memory MiB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for n in sizes:
+        path = manifest(n)
+        _read_through(path)
+        for fmt in REPORT_FORMATS:
+            out = DATA / f"report-{n}-{fmt}.out"
+            run = timed(check_cmd(path, out, fmt=fmt))
+            assert run.code == 0 and out.stat().st_size > 0, f"checker failed on {path} into {fmt}"
+            lines.append(f"| {fmt} | {n:,} | {out.stat().st_size / 1e6:.1f} | {run.wall:.2f} | {run.cpu:.2f} | {run.rss:.0f} |")
+            print(f"{n:>9} rows into {fmt:<6}  checker {run.wall:6.2f} s {run.rss:7.0f} MiB", flush=True)
+            out.unlink()
+    return lines
+
+
+def check_cmd(path: Path, out: Path, engine: str = "auto", fmt: str = "json") -> list[str]:
+    """The timed command: `checker check` of `path` with the full policy into the report `out` (JSON unless `fmt`)."""
+    return [str(BIN / "checker"), "check", str(path), "--policy", POLICY, "--format", fmt, "--output", str(out),
             "--fail-on", "never", "--quiet", "--engine", engine]
 
 
@@ -316,6 +346,7 @@ def main() -> int:
         lines.append(f"\nThe row-wise engine on the {same[0]:,}-row file: {same[1]}, apart from the dialect's `engine`.")
     for fmt in RECORD_FORMATS:
         lines += records_table(fmt)
+    lines += reports_table()
     with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
     sys.path.insert(0, str(HERE))

@@ -149,3 +149,22 @@ def test_a_record_table_checks_the_json_document_and_compares_the_row_wise_repor
     assert [line.split(" | ")[0] for line in lines if line.startswith("| 300 ")] == ["| 300"]
     monkeypatch.setenv("BENCH_JSON", "")
     assert run.records_table(run.RECORD_FORMATS[1]) == []
+
+
+def test_the_reports_table_checks_every_other_format_and_is_no_bench_size_to_the_summary(tmp_path: Path, monkeypatch: Any) -> None:
+    """`make bench`'s table of the other report formats: one line per format, each run's file written (and removed),
+    and bench/summary.py does not read its manifest rows as a size of the JSON bench."""
+    run = _bench_run()
+    sys.path.insert(0, str(ROOT / "bench"))
+    import summary
+
+    monkeypatch.setattr(run, "DATA", tmp_path)
+    monkeypatch.setenv("BENCH_REPORTS", "300")
+    lines = run.reports_table()
+    rows = [line.split(" | ") for line in lines if line.startswith("| ") and " | 300 | " in line]
+    assert [r[0].lstrip("| ") for r in rows] == list(run.REPORT_FORMATS)
+    assert float(rows[0][2]) > 0 and all(float(r[3]) > 0 for r in rows)  # JUnit's MB (300 testcases), every wall s
+    assert not list(tmp_path.glob("report-300-*.out"))
+    assert summary.parse("## 2026-11-23 17:00 UTC\n" + "\n".join(lines)) == []
+    monkeypatch.setenv("BENCH_REPORTS", "")
+    assert run.reports_table() == []
