@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 import re
+import secrets
 import shutil
 import tempfile
 from typing import IO, Any, Callable, Iterable, Iterator
@@ -188,7 +189,9 @@ def _sarif_result(f: dict[str, Any], rid: str, uri: str) -> dict[str, Any]:
     return result
 
 
-_RESULTS = "\x00results\x00"  # stands for the results array while the rest of the document is laid out
+# Stands for the results array while the rest of the document is laid out; random, so no text of a policy or a
+# manifest in the document can be taken for it.
+_RESULTS = f"\x00results-{secrets.token_hex(16)}\x00"
 
 
 def write_sarif(report: dict[str, Any], out: IO[str], docs_base: str | None = None,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 import browser
 from checker.cli import main
@@ -90,3 +91,73 @@ def test_docs_site_builds_strictly_and_shows_the_austrian_point_table(tmp_path: 
     # The Austrian point table of § 4 ust. 3 a), with the numbers of the source.
     assert "10 × 90 × 140" in text and "80 × 380 × 610" in text and "190 × 380 × 610" in text and "370 × 380 × 610" in text
     assert "Austria Gabaryt „A” 10 x 90 x 140 80 x 380 x 610 25" in text
+
+
+def _impact_held_in_memory(path: Path, diff: dict, policies, refs: tuple[str, str]) -> list[dict]:
+    """The impact as it was computed before it was streamed (every finding of both runs held by shipment): the oracle."""
+    from checker.run import check_manifest
+
+    by = []
+    for ref in refs:
+        fam, vid = ref.split("@")
+        r = check_manifest(str(path), policies, family=fam, version=vid, engine_mode="rowwise")
+        found: dict = {}
+        for f in r.report["findings"]:
+            found.setdefault((f["shipment_id"], f["row"]), []).append(f)
+        by.append((found, {(s["shipment_id"], s["row"]): s["status"] for s in r.report["shipments"]}))
+    (fa, sa), (fb, sb) = by
+    renum = diff.get("renumbered", {})
+    out = []
+    for k in sorted(set(fa) | set(fb), key=lambda k: k[1]):
+        before, after = sa.get(k, "passed"), sb.get(k, "passed")
+        ka = {(f["rule_id"], renum.get(f["clause"]["id"], f["clause"]["id"]) if f.get("clause") else None)
+              for f in fa.get(k, []) if f["kind"] != "input"}
+        kb = {(f["rule_id"], (f.get("clause") or {}).get("id")) for f in fb.get(k, []) if f["kind"] != "input"}
+        if before != after or ka != kb:
+            ids = {rid for rid, _ in ka ^ kb}
+            resp = sorted(rid for rid in ids if any(c["id"] == rid or c["id"].startswith(rid + " [") for c in diff["changes"]
+                                                    if c["what"] == "rule" or c["id"].startswith(rid + " [")))
+            out.append({"shipment_id": k[0], "row": k[1], "before": before, "after": after,
+                        "gone": sorted(ka - kb), "new": sorted(kb - ka), "responsible": resp})
+    return out
+
+
+@pytest.mark.parametrize("refs", [(OLD, NEW), (NEW, OLD)], ids=["forward", "backward"])
+def test_manifest_impact_streamed_over_both_reports_is_the_impact_of_every_finding_held(tmp_path: Path, monkeypatch,
+                                                                                          refs: tuple[str, str]) -> None:
+    """manifest_impact walks both runs' spools side by side, one shipment at a time; on a generated manifest with
+    every kind of violation, checked by the columnar engine in small chunks, it lists what holding every finding of
+    the row-wise engine's runs gives. Backward (the newer version first), shipments fail only under the second."""
+    import generated
+    from checker.diff import diff_versions, manifest_impact, resolve_ref
+    from checker.loader import load_policies_cached
+    from checker.paths import policies_dir
+
+    monkeypatch.setenv("CHECKER_CHUNK_BYTES", "50000")
+    policies = load_policies_cached(policies_dir())
+    path = generated.manifest(tmp_path, 1500, seed=9, violation_share=0.4)
+    (_, old), (_, new) = resolve_ref(policies, refs[0]), resolve_ref(policies, refs[1])
+    diff = diff_versions(old, new)
+    got = manifest_impact(str(path), policies, old, new, diff, engine_mode="columnar")
+    want = _impact_held_in_memory(path, diff, policies, refs)
+    assert [{"shipment_id": x["shipment_id"], "row": x["row"], "before": x["before"], "after": x["after"],
+             "gone": [(f["rule_id"], f["clause"]) for f in x["findings_gone"]],
+             "new": [(f["rule_id"], f["clause"]) for f in x["findings_new"]],
+             "responsible": x["responsible_changes"]} for x in got["shipments"]] == want
+    assert len(want) > 100 and {x["outcome"] for x in got["shipments"]} >= {"changed", "newly passing" if refs[0] == OLD else "newly failing"}
+    assert got["rows"] == 1500
+
+
+def test_diff_json_has_one_impact_shipment_a_line_and_reads_back_the_same(tmp_path: Path) -> None:
+    from reports.diff_render import _SHIPMENTS, render_diff_json
+
+    ships = [{"shipment_id": 'A "quoted"\nid', "row": 2, "outcome": "changed", "findings_new": []},
+             {"shipment_id": "Zażółć", "row": 9, "outcome": "newly passing", "findings_new": [{"rule_id": "x", "clause": "§1"}]}]
+    d = {"family": "f", "changes": [{"id": "x", "note": "\x00shipments\x00", "other": _SHIPMENTS[:-1]}], "impact": {"rows": 9, "shipments": ships}}
+    text = render_diff_json(d)
+    assert json.loads(text) == d
+    lines = text.splitlines()
+    assert [line for line in lines if line.startswith('      {"shipment_id"')] == ["      " + json.dumps(s, ensure_ascii=False) + ("," if i == 0 else "")
+                                                                               for i, s in enumerate(ships)]
+    plain = {**d, "impact": {"rows": 9, "shipments": []}}
+    assert render_diff_json(plain) == json.dumps(plain, ensure_ascii=False, indent=2) + "\n"
