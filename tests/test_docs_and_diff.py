@@ -146,6 +146,13 @@ def test_manifest_impact_streamed_over_both_reports_is_the_impact_of_every_findi
              "responsible": x["responsible_changes"]} for x in got["shipments"]] == want
     assert len(want) > 100 and {x["outcome"] for x in got["shipments"]} >= {"changed", "newly passing" if refs[0] == OLD else "newly failing"}
     assert got["rows"] == 1500
+    per_rule: dict = {}
+    for x in want:
+        for rid in x["responsible"]:
+            per_rule[rid] = per_rule.get(rid, 0) + 1
+    assert {r["rule_id"]: r["shipments"] for r in got["by_rule"]} == per_rule
+    assert all(r["shipments"] == r["newly failing"] + r["newly passing"] + r["changed"] for r in got["by_rule"])
+    assert [r["shipments"] for r in got["by_rule"]] == sorted(per_rule.values(), reverse=True)
 
 
 def test_diff_json_has_one_impact_shipment_a_line_and_reads_back_the_same(tmp_path: Path) -> None:
@@ -161,3 +168,27 @@ def test_diff_json_has_one_impact_shipment_a_line_and_reads_back_the_same(tmp_pa
                                                                                for i, s in enumerate(ships)]
     plain = {**d, "impact": {"rows": 9, "shipments": []}}
     assert render_diff_json(plain) == json.dumps(plain, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_the_html_and_markdown_impact_list_the_first_shipments_and_count_them_all(tmp_path: Path, capsys, monkeypatch) -> None:
+    """A page lists diff_render.SHOWN shipments and says how many it leaves to the JSON; the rule table counts every one.
+    The JSON lists every shipment and validates against its schema, rule table included."""
+    from jsonschema import Draft202012Validator
+
+    from reports import diff_render
+
+    monkeypatch.setattr(diff_render, "SHOWN", 3)
+    d = _diff(capsys, "--manifest", str(ROOT / "examples" / "manifest.csv"))
+    schema = json.loads((ROOT / "schema" / "diff.schema.json").read_text(encoding="utf-8"))
+    assert list(Draft202012Validator(schema).iter_errors(d)) == []
+    ships, top = d["impact"]["shipments"], d["impact"]["by_rule"][0]
+    assert len(ships) > 3 and top["shipments"] == sum(top["rule_id"] in x["responsible_changes"] for x in ships)
+    for fmt in ("html", "md"):
+        assert main(["diff", OLD, NEW, "--manifest", str(ROOT / "examples" / "manifest.csv"), "--format", fmt]) == 0
+        page = capsys.readouterr().out
+        assert f"The first 3 of {len(ships)} shipments" in page
+        assert [x["shipment_id"] in page for x in ships] == [True] * 3 + [False] * (len(ships) - 3)
+        assert top["rule_id"] in page and str(top["shipments"]) in page
+    assert main(["diff", OLD, NEW, "--manifest", str(ROOT / "examples" / "manifest.csv"), "--format", "text"]) == 0
+    text = capsys.readouterr().out
+    assert all(x["shipment_id"] in text for x in ships) and f"  {top['rule_id']}: {top['shipments']} shipments" in text
