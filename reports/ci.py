@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import re
-import secrets
 import shutil
 import tempfile
 from typing import IO, Any, Callable, Iterable, Iterator
@@ -20,6 +18,8 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from checker import __version__
 from checker.finding_lines import records
 from checker.recordlog import dumps
+
+from .json_layout import PLACEHOLDER, around
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -189,11 +189,6 @@ def _sarif_result(f: dict[str, Any], rid: str, uri: str) -> dict[str, Any]:
     return result
 
 
-# Stands for the results array while the rest of the document is laid out; random, so no text of a policy or a
-# manifest in the document can be taken for it.
-_RESULTS = f"\x00results-{secrets.token_hex(16)}\x00"
-
-
 def write_sarif(report: dict[str, Any], out: IO[str], docs_base: str | None = None,
                 rule_docs: dict[str, dict[str, Any]] | None = None) -> None:
     """The SARIF log, streamed: the results go to a temporary file as they are made (the rules, which come first in
@@ -217,11 +212,11 @@ def write_sarif(report: dict[str, Any], out: IO[str], docs_base: str | None = No
             "runs": [{
                 "tool": {"driver": {"name": "checker", "version": __version__, "semanticVersion": __version__, "rules": list(rules.values())}},
                 "artifacts": [{"location": {"uri": uri}}],
-                "results": _RESULTS,
+                "results": PLACEHOLDER,
                 "properties": {"summary": report["summary"], "policies": report["policies"]},
             }],
         }
-        before, after = json.dumps(doc, ensure_ascii=False, indent=2).split(json.dumps(_RESULTS), 1)
+        before, after = around(doc)
         out.write(before)
         if sep == "\n":
             out.write("[]")

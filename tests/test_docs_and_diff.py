@@ -156,11 +156,12 @@ def test_manifest_impact_streamed_over_both_reports_is_the_impact_of_every_findi
 
 
 def test_diff_json_has_one_impact_shipment_a_line_and_reads_back_the_same(tmp_path: Path) -> None:
-    from reports.diff_render import _SHIPMENTS, render_diff_json
+    from reports.diff_render import render_diff_json
+    from reports.json_layout import PLACEHOLDER
 
     ships = [{"shipment_id": 'A "quoted"\nid', "row": 2, "outcome": "changed", "findings_new": []},
              {"shipment_id": "Zażółć", "row": 9, "outcome": "newly passing", "findings_new": [{"rule_id": "x", "clause": "§1"}]}]
-    d = {"family": "f", "changes": [{"id": "x", "note": "\x00shipments\x00", "other": _SHIPMENTS[:-1]}], "impact": {"rows": 9, "shipments": ships}}
+    d = {"family": "f", "changes": [{"id": "x", "note": "\x00shipments\x00", "other": PLACEHOLDER[:-1]}], "impact": {"rows": 9, "shipments": ships}}
     text = render_diff_json(d)
     assert json.loads(text) == d
     lines = text.splitlines()
