@@ -33,6 +33,8 @@ TARGETS: list[tuple[str, int, str, float]] = [
 # day; da03fa8 after it only merged three ctypes lookups). Move this date when a change to checker/ alters the work.
 SAME_CODE_SINCE = "2026-11-22 22:35"
 
+_PACE = re.compile(r"^Issue's pace: `csv\.DictReader` alone reads the 1,000,000-row file in ([\d.]+) s", re.M)  # bench/run.py pace_line
+ISSUE_DICTREADER_S = 4.0  # issue 7: "csv.DictReader alone needs about 4 s" on the 1 M-row manifest
 _SECTION = re.compile(r"^## (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC", re.M)
 _COLUMNS = {  # a table's header cell -> the field it fills (older benches named some columns differently)
     "rows": "rows",
@@ -63,6 +65,13 @@ class Size:
 class Bench:
     stamp: str  # "YYYY-MM-DD HH:MM" (UTC)
     sizes: dict[int, Size] = field(default_factory=dict)
+    dictreader: float | None = None  # seconds csv.DictReader alone took over the 1 M-row file (benches since 2026-11-23)
+
+    @property
+    def paced(self) -> float | None:
+        """The 1 M-row wall time at the pace of the issue's machine (where DictReader took about 4 s)."""
+        big = self.sizes.get(1_000_000)
+        return big.wall * ISSUE_DICTREADER_S / self.dictreader if big and big.wall and self.dictreader else None
 
     def verdicts(self) -> dict[str, bool]:
         """{target: met} for each target this bench measured."""
@@ -98,7 +107,8 @@ def parse(text: str) -> list[Bench]:
     benches = []
     for k, mark in enumerate(marks):
         body = text[mark.end():marks[k + 1].start() if k + 1 < len(marks) else len(text)]
-        bench = Bench(mark.group(1))
+        pace = _PACE.search(body)
+        bench = Bench(mark.group(1), dictreader=float(pace.group(1)) if pace else None)
         header: list[str] | None = None
         for line in body.splitlines():
             if not line.startswith("|"):
@@ -153,14 +163,19 @@ def render(benches: list[Bench]) -> str:
         if shares:
             lines.append(f"- share of the naive baseline's wall time {shares[0]:.2f}-{shares[-1]:.2f} %, "
                          f"median {statistics.median(shares):.2f} %.")
+        paced = sorted(b.paced for b in current if b.paced is not None)
+        if paced:
+            lines.append(f"- at the pace of the issue's machine (`csv.DictReader` alone 4 s over the file; timed by {len(paced)} "
+                         f"of these benches): {paced[0]:.2f}-{paced[-1]:.2f} s, median {statistics.median(paced):.2f} s; "
+                         f"≤ 3 s in {sum(p <= 3.0 for p in paced)} of {len(paced)}.")
         lines += [f"- every target the bench measured met in {met_all} of {len(current)}.", ""]
     lines += ["Every bench, oldest first (figures from its table below; — where it did not measure that size):", "",
-              "| bench (UTC) | 100 rows s | 1 M rows s | 1 M CPU s | 1 M peak MiB | naive 1 M s | speed-up | 10 M peak MiB | targets |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+              "| bench (UTC) | 100 rows s | 1 M rows s | 1 M CPU s | DictReader 1 M s | 1 M s at the issue's pace | 1 M peak MiB | naive 1 M s | speed-up | 10 M peak MiB | targets |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for b in benches:
         small, big, huge = b.sizes.get(100), b.sizes.get(1_000_000), b.sizes.get(10_000_000)
         lines.append(f"| {b.stamp} | {_fmt(small and small.wall)} | {_fmt(big and big.wall)} | {_fmt(big and big.cpu)} | "
-                     f"{_fmt(big and big.memory, ',.0f')} | {_fmt(big and big.naive, ',.1f')} | "
+                     f"{_fmt(b.dictreader)} | {_fmt(b.paced)} | {_fmt(big and big.memory, ',.0f')} | {_fmt(big and big.naive, ',.1f')} | "
                      f"{_fmt(big and big.speedup_min, '.1f')}{'×' if big and big.speedup_min else ''} | "
                      f"{_fmt(huge and huge.memory, ',.0f')} | {b.verdict()} |")
     return "\n".join(lines + ["", END])

@@ -168,3 +168,20 @@ def test_the_reports_table_checks_every_other_format_and_is_no_bench_size_to_the
     assert summary.parse("## 2026-11-23 17:00 UTC\n" + "\n".join(lines)) == []
     monkeypatch.setenv("BENCH_REPORTS", "")
     assert run.reports_table() == []
+
+
+def test_the_issues_pace_is_timed_on_the_file_and_read_back_by_the_summary(tmp_path: Path, monkeypatch: Any) -> None:
+    """Issue 7 gives its machine's speed as "csv.DictReader alone needs about 4 s" on the 1 M-row file: the bench
+    times that on its own file and writes the line bench/summary.py reads back, and the summary puts the 1 M-row wall
+    time on the issue's scale (a VM twice as slow as the issue's halves the figure)."""
+    run, summary = _bench_run(), _bench_summary()
+    path = tmp_path / "m.csv"
+    path.write_text("a;b\n" + "1;2\n" * 20_000, encoding="utf-8")
+    seconds = run.dictreader_seconds(path)
+    assert 0 < seconds < 5
+    calm = summary.parse(_CALM + "\n" + run.pace_line(2.80, 8.0))[0]
+    assert calm.dictreader == 8.0 and calm.paced == 1.40
+    assert summary.parse(_CALM)[0].paced is None  # older benches did not time it
+    block = summary.render([calm])
+    assert "timed by 1 of these benches): 1.40-1.40 s, median 1.40 s; ≤ 3 s in 1 of 1." in block
+    assert "| 2026-11-23 09:00 | 0.15 | 2.80 | 4.90 | 8.00 | 1.40 | 785 |" in block
