@@ -185,3 +185,14 @@ def test_the_issues_pace_is_timed_on_the_file_and_read_back_by_the_summary(tmp_p
     block = summary.render([calm])
     assert "timed by 1 of these benches): 1.40-1.40 s, median 1.40 s; ≤ 3 s in 1 of 1." in block
     assert "| 2026-11-23 09:00 | 0.15 | 2.80 | 4.90 | 8.00 | 1.40 | 785 |" in block
+
+
+def test_the_naive_baseline_runs_from_10k_up_to_1m_rows_unless_told_otherwise(monkeypatch: Any) -> None:
+    """10 M rows would add 20-40 minutes of the naive baseline to a bench that asked for the 10 M-row memory figure."""
+    run = _bench_run()
+    monkeypatch.delenv("BENCH_NAIVE_MAX", raising=False)
+    assert [run.naive_wanted(n) for n in (100, 10_000, 1_000_000, 10_000_000)] == [False, True, True, False]
+    monkeypatch.setenv("BENCH_NAIVE_MAX", "0")
+    assert run.naive_wanted(10_000_000)
+    monkeypatch.setenv("BENCH_NAIVE_MAX", "100000")
+    assert run.naive_wanted(100_000) and not run.naive_wanted(1_000_000)
