@@ -190,8 +190,8 @@ def test_the_html_and_markdown_impact_list_the_first_shipments_and_count_them_al
         assert f"The first 3 of {len(ships)} shipments" in page
         assert [x["shipment_id"] in page for x in ships] == [True] * 3 + [False] * (len(ships) - 3)
         assert top["rule_id"] in page and str(top["shipments"]) in page
-        if fmt == "html":  # counts and rows right-aligned, so their digits line up
-            assert f'<td class="n">{top["shipments"]}</td>' in page and f'<td class="n">{ships[0]["row"]}</td>' in page
+        if fmt == "html":  # counts and rows right-aligned, so their digits line up; ids unbroken
+            assert f'<td class="n">{top["shipments"]}</td>' in page and f'<td class="n">{ships[0]["row"]}</td><td class="id">' in page
     assert main(["diff", OLD, NEW, "--manifest", str(ROOT / "examples" / "manifest.csv"), "--format", "text"]) == 0
     text = capsys.readouterr().out
     assert all(x["shipment_id"] in text for x in ships) and f"  {top['rule_id']}: {top['shipments']} shipments" in text
