@@ -285,7 +285,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from reports.diff_render import render_diff_html, render_diff_json, render_diff_md, render_diff_text
+    from reports.diff_render import render_diff_html, render_diff_md, write_diff_json, write_diff_text
 
     from .diff import diff_versions, manifest_impact, resolve_ref
 
@@ -303,11 +303,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if args.rates:
             env.rates = load_rates(args.rates)
         d["impact"] = manifest_impact(args.manifest, policies, old, new, d, env=env)
-    text = {"text": render_diff_text, "md": render_diff_md, "html": render_diff_html, "json": render_diff_json}[args.format](d)
-    if args.output:
-        _write_atomic(Path(args.output), text)
-    else:
-        sys.stdout.write(text)
+    try:
+        # JSON and text list every changed shipment: streamed from the impact's spool, never one string.
+        writer = {"json": write_diff_json, "text": write_diff_text}.get(args.format)
+        text: Any = (lambda fh: writer(d, fh)) if writer else {"md": render_diff_md, "html": render_diff_html}[args.format](d)
+        if args.output:
+            _write_atomic(Path(args.output), text)
+        elif callable(text):
+            text(sys.stdout)
+        else:
+            sys.stdout.write(text)
+    finally:
+        if "impact" in d:
+            d["impact"]["shipments"].close()
     return 0
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+from typing import IO, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from checker.recordlog import RecordLog, dumps
 
 from .json_layout import PLACEHOLDER, around
 from .render import TEMPLATES
@@ -16,17 +19,37 @@ _MARK = {"stricter": "▲ stricter", "looser": "▼ looser", "neutral": "· neut
 
 
 def render_diff_json(d: dict[str, Any]) -> str:
-    """The diff indented, and the impact's shipments one a line (reports/json_layout.py: indenting them cost 14 s of a
-    1 M-row manifest's 130 k changed shipments)."""
+    out = io.StringIO()
+    write_diff_json(d, out)
+    return out.getvalue()
+
+
+def write_diff_json(d: dict[str, Any], out: IO[str]) -> None:
+    """The diff indented, and the impact's shipments one compact record a line, as the check report lays out its
+    findings (reports/json_layout.py: indenting them cost 14 s of a 1 M-row manifest's 130 k changed shipments). A spool
+    of them (checker/diff.py manifest_impact) is copied, not read back."""
     impact = d.get("impact")
-    if not impact or not impact.get("shipments"):
-        return json.dumps(d, ensure_ascii=False, indent=2) + "\n"
+    ships = impact.get("shipments") if impact else None
+    if not ships:
+        out.write(json.dumps({**d, "impact": {**impact, "shipments": []}} if impact else d, ensure_ascii=False, indent=2) + "\n")
+        return
     before, after = around({**d, "impact": {**impact, "shipments": PLACEHOLDER}})
-    rows = ",\n".join("      " + json.dumps(s, ensure_ascii=False) for s in impact["shipments"])
-    return f"{before}[\n{rows}\n    ]{after}\n"
+    out.write(before)
+    if isinstance(ships, RecordLog):
+        ships.write_json_array(out, indent="      ")
+    else:
+        out.write("[\n" + ",\n".join(dumps(x) for x in ships) + "\n    ]")
+    out.write(after + "\n")
 
 
 def render_diff_text(d: dict[str, Any]) -> str:
+    out = io.StringIO()
+    write_diff_text(d, out)
+    return out.getvalue()
+
+
+def write_diff_text(d: dict[str, Any], out: IO[str]) -> None:
+    """The diff as text, the impact's shipments one a line, written as they are read from their spool."""
     lines = [f"{d['family']}: {d['old']} → {d['new']}  ({d['counts']['stricter']} stricter, {d['counts']['looser']} looser, "
              f"{d['counts']['neutral']} neutral, {d['counts'].get('mixed', 0)} mixed)"]
     if not d["changes"]:
@@ -48,13 +71,13 @@ def render_diff_text(d: dict[str, Any]) -> str:
         for r in impact.get("by_rule", []):
             lines.append(f"  {r['rule_id']}: {r['shipments']} shipments ({r['newly failing']} newly failing, "
                          f"{r['newly passing']} newly passing, {r['changed']} changed)")
-        for x in impact["shipments"]:
-            why = ", ".join(x["responsible_changes"]) or "—"
-            gone = ", ".join(f"{f['rule_id']} ({f['clause']})" for f in x["findings_gone"]) or "—"
-            new = ", ".join(f"{f['rule_id']} ({f['clause']})" for f in x["findings_new"]) or "—"
-            lines.append(f"  row {x['row']} {x['shipment_id']}: {x['outcome']} ({x['before']} → {x['after']}); "
-                         f"no longer: {gone}; now: {new}; rule changes: {why}")
-    return "\n".join(lines) + "\n"
+    out.write("\n".join(lines) + "\n")
+    for x in impact["shipments"] if impact else ():
+        why = ", ".join(x["responsible_changes"]) or "—"
+        gone = ", ".join(f"{f['rule_id']} ({f['clause']})" for f in x["findings_gone"]) or "—"
+        new = ", ".join(f"{f['rule_id']} ({f['clause']})" for f in x["findings_new"]) or "—"
+        out.write(f"  row {x['row']} {x['shipment_id']}: {x['outcome']} ({x['before']} → {x['after']}); "
+                  f"no longer: {gone}; now: {new}; rule changes: {why}\n")
 
 
 # Shipments of the impact the HTML and Markdown pages list; past that a page is a wall a person scrolls rather than

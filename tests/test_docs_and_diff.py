@@ -132,6 +132,7 @@ def test_manifest_impact_streamed_over_both_reports_is_the_impact_of_every_findi
     from checker.diff import diff_versions, manifest_impact, resolve_ref
     from checker.loader import load_policies_cached
     from checker.paths import policies_dir
+    from checker.recordlog import RecordLog
 
     monkeypatch.setenv("CHECKER_CHUNK_BYTES", "50000")
     policies = load_policies_cached(policies_dir())
@@ -139,6 +140,7 @@ def test_manifest_impact_streamed_over_both_reports_is_the_impact_of_every_findi
     (_, old), (_, new) = resolve_ref(policies, refs[0]), resolve_ref(policies, refs[1])
     diff = diff_versions(old, new)
     got = manifest_impact(str(path), policies, old, new, diff, engine_mode="columnar")
+    assert isinstance(got["shipments"], RecordLog)  # spooled: a 10 M-row manifest has 1.3 M changed shipments
     want = _impact_held_in_memory(path, diff, policies, refs)
     assert [{"shipment_id": x["shipment_id"], "row": x["row"], "before": x["before"], "after": x["after"],
              "gone": [(f["rule_id"], f["clause"]) for f in x["findings_gone"]],
@@ -156,6 +158,7 @@ def test_manifest_impact_streamed_over_both_reports_is_the_impact_of_every_findi
 
 
 def test_diff_json_has_one_impact_shipment_a_line_and_reads_back_the_same(tmp_path: Path) -> None:
+    from checker.recordlog import RecordLog
     from reports.diff_render import render_diff_json
     from reports.json_layout import PLACEHOLDER
 
@@ -165,10 +168,15 @@ def test_diff_json_has_one_impact_shipment_a_line_and_reads_back_the_same(tmp_pa
     text = render_diff_json(d)
     assert json.loads(text) == d
     lines = text.splitlines()
-    assert [line for line in lines if line.startswith('      {"shipment_id"')] == ["      " + json.dumps(s, ensure_ascii=False) + ("," if i == 0 else "")
-                                                                               for i, s in enumerate(ships)]
+    compact = [json.dumps(s, ensure_ascii=False, separators=(",", ":")) for s in ships]  # as the check report's findings
+    assert [line for line in lines if line.startswith('{"shipment_id"')] == [compact[0] + ",", compact[1]]
     plain = {**d, "impact": {"rows": 9, "shipments": []}}
     assert render_diff_json(plain) == json.dumps(plain, ensure_ascii=False, indent=2) + "\n"
+    spooled = RecordLog()  # as manifest_impact hands them over: copied from the spool, the same document
+    for x in ships:
+        spooled.append(x)
+    assert render_diff_json({**d, "impact": {"rows": 9, "shipments": spooled}}) == text
+    spooled.close()
 
 
 def test_the_html_and_markdown_impact_list_the_first_shipments_and_count_them_all(tmp_path: Path, capsys, monkeypatch) -> None:
@@ -195,3 +203,23 @@ def test_the_html_and_markdown_impact_list_the_first_shipments_and_count_them_al
     assert main(["diff", OLD, NEW, "--manifest", str(ROOT / "examples" / "manifest.csv"), "--format", "text"]) == 0
     text = capsys.readouterr().out
     assert all(x["shipment_id"] in text for x in ships) and f"  {top['rule_id']}: {top['shipments']} shipments" in text
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_diff_streamed_into_a_file_is_what_it_prints(tmp_path: Path, capsys, monkeypatch, fmt: str) -> None:
+    """JSON and text are written from the impact's spool, into --output or standard output alike; the spool holds more
+    than its memory part, so the copy comes from a file."""
+    from checker import recordlog
+
+    monkeypatch.setattr(recordlog, "SPOOL_BYTES", 256)
+    args = ["diff", OLD, NEW, "--manifest", str(ROOT / "examples" / "manifest.csv"), "--format", fmt]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert main([*args, "--output", str(tmp_path / f"d.{fmt}")]) == 0
+    assert (tmp_path / f"d.{fmt}").read_text(encoding="utf-8") == printed
+    if fmt == "json":
+        ships = json.loads(printed)["impact"]["shipments"]
+        assert len(ships) == 15 and [x["row"] for x in ships] == sorted(x["row"] for x in ships)
+    else:
+        assert printed.count("\n  row ") == 15 and printed.endswith("\n")
+
