@@ -21,7 +21,8 @@ the same file: the fast path must give the same report, in the same order (issue
 Each run also times a fixed pure-Python loop (`yardstick`) before the sizes and after the largest size up to 1 M rows,
 alone and as two copies at once, and lists every checker run: this VM's speed drifts (bench/RESULTS.md). After the
 1 M-row runs it times `csv.DictReader` alone over the same file, the figure issue 7 gives for its machine (about 4 s),
-and writes the 1 M-row wall time at that pace.
+and writes the 1 M-row wall time at that pace; then how long a new process takes to touch 1 GiB of fresh memory,
+which on this VM explains most of the spread between benches (fresh_memory_seconds).
 """
 
 from __future__ import annotations
@@ -241,6 +242,22 @@ _DICTREADER = ("import csv, sys, time\nt = time.perf_counter()\n"
                "print(time.perf_counter() - t)")
 
 
+_TOUCH = ("import mmap, sys, time\nn = int(sys.argv[1])\nt = time.perf_counter()\nm = mmap.mmap(-1, n)\n"
+          "for off in range(0, n, 4096):\n    m[off] = 1\nprint(time.perf_counter() - t)")
+
+
+def fresh_memory_seconds(size: int = 1 << 30) -> float:
+    """Seconds a new process takes to touch `size` bytes (1 GiB) of memory it maps, one write a page.
+
+    Why: on this VM much of the spread between benches is what a fresh page costs, and neither the yardstick nor
+    DictReader allocates enough to show it. Touching pages the host already backs cost ~2.3 us each, pages it does
+    not ~13 us (2026-11-23: 0.62 against 3.4 s a GiB in one process). A 1 M-row check touches ~180 k pages of its
+    own and writes ~0.5 GB of spools and report into the page cache, so the same run took 2.0 s in one state and
+    2.5-2.7 s (and 4.2 s, first thing) in the other. Timed after the runs, so its own touching does not warm them."""
+    out = subprocess.run([sys.executable, "-c", _TOUCH, str(size)], capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
 def naive_wanted(n: int) -> bool:
     """Whether the naive baseline checks the n-row size: from 10 k rows (below, it is start-up) up to BENCH_NAIVE_MAX
     (default 1 M rows, the size the issue compares; "0" for no limit). It checks 4-8.5 k rows a second, so at 10 M rows
@@ -253,6 +270,12 @@ def pace_line(wall: float, dictreader: float) -> str:
     """RESULTS.md's line with the issue's calibration (bench/summary.py reads it back: PACE there)."""
     return (f"Issue's pace: `csv.DictReader` alone reads the 1,000,000-row file in {dictreader:.2f} s (the issue: about "
             f"{ISSUE_DICTREADER_S:.0f} s), so the 1 M-row wall time at the issue's pace is {at_issue_pace(wall, dictreader):.2f} s.\n")
+
+
+def fresh_line(seconds: float) -> str:
+    """RESULTS.md's line with the cost of fresh memory (bench/summary.py reads it back: FRESH there)."""
+    return (f"Fresh memory: a new process touched 1 GiB it mapped in {seconds:.2f} s, right after the 1 M-row runs "
+            "(on this VM about 0.6 s where the host already backs the guest's memory, 3.4 s where it does not).\n")
 
 
 def dictreader_seconds(path: Path) -> float:
@@ -348,6 +371,7 @@ def main() -> int:
     same_at = max((x for x in sizes if x <= int(os.environ.get("BENCH_SAME_MAX", "100000"))), default=None)
     same = None
     pace: tuple[float, float] | None = None  # the 1 M-row wall time and DictReader's over the same file
+    fresh: float | None = None  # seconds to touch 1 GiB of fresh memory, right after
     for n in sizes:
         path = manifest(n)
         size_mb = path.stat().st_size / 1e6
@@ -374,6 +398,7 @@ def main() -> int:
             sticks.append(yardstick())  # right after the largest size timed several times (or the only sizes, larger)
         if n == 1_000_000:
             pace = (wall, dictreader_seconds(path))
+            fresh = fresh_memory_seconds()
         speedup = f"{naive.wall / wall:.1f}×" if naive else "—"
         print(f"{n:>9} rows {size_mb:7.1f} MB  checker {wall:6.2f} s {rss:7.0f} MiB   naive "
               f"{(f'{naive.wall:6.2f} s {naive.rss:6.0f} MiB' if naive else '—'):>20}  speed-up {speedup}", flush=True)
@@ -384,6 +409,7 @@ def main() -> int:
              "Yardstick (this VM's speed at the time: a fixed pure-Python loop, alone / two copies at once): "
              + ", then ".join(f"{a:.2f} / {b:.2f} s" for a, b in sticks) + ".\n",
              *([pace_line(*pace)] if pace else []),
+             *([fresh_line(fresh)] if fresh is not None else []),
              "| rows | CSV MB | checker wall s | every run s | checker CPU s | checker peak memory MiB | naive jsonschema wall s | naive peak RSS MiB | speed-up |",
              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for n, size_mb, wall, walls, cpu, rss, naive in rows:

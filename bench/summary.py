@@ -34,6 +34,7 @@ TARGETS: list[tuple[str, int, str, float]] = [
 SAME_CODE_SINCE = "2026-11-22 22:35"
 
 _PACE = re.compile(r"^Issue's pace: `csv\.DictReader` alone reads the 1,000,000-row file in ([\d.]+) s", re.M)  # bench/run.py pace_line
+_FRESH = re.compile(r"^Fresh memory: a new process touched 1 GiB it mapped in ([\d.]+) s", re.M)  # bench/run.py fresh_line
 ISSUE_DICTREADER_S = 4.0  # issue 7: "csv.DictReader alone needs about 4 s" on the 1 M-row manifest
 _SECTION = re.compile(r"^## (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC", re.M)
 _COLUMNS = {  # a table's header cell -> the field it fills (older benches named some columns differently)
@@ -66,6 +67,7 @@ class Bench:
     stamp: str  # "YYYY-MM-DD HH:MM" (UTC)
     sizes: dict[int, Size] = field(default_factory=dict)
     dictreader: float | None = None  # seconds csv.DictReader alone took over the 1 M-row file (benches since 2026-11-23)
+    fresh: float | None = None  # seconds a new process took to touch 1 GiB of fresh memory (benches since 2026-11-23)
 
     @property
     def paced(self) -> float | None:
@@ -108,7 +110,9 @@ def parse(text: str) -> list[Bench]:
     for k, mark in enumerate(marks):
         body = text[mark.end():marks[k + 1].start() if k + 1 < len(marks) else len(text)]
         pace = _PACE.search(body)
-        bench = Bench(mark.group(1), dictreader=float(pace.group(1)) if pace else None)
+        fresh = _FRESH.search(body)
+        bench = Bench(mark.group(1), dictreader=float(pace.group(1)) if pace else None,
+                      fresh=float(fresh.group(1)) if fresh else None)
         header: list[str] | None = None
         for line in body.splitlines():
             if not line.startswith("|"):
@@ -170,12 +174,12 @@ def render(benches: list[Bench]) -> str:
                          f"≤ 3 s in {sum(p <= 3.0 for p in paced)} of {len(paced)}.")
         lines += [f"- every target the bench measured met in {met_all} of {len(current)}.", ""]
     lines += ["Every bench, oldest first (figures from its table below; — where it did not measure that size):", "",
-              "| bench (UTC) | 100 rows s | 1 M rows s | 1 M CPU s | DictReader 1 M s | 1 M s at the issue's pace | 1 M peak MiB | naive 1 M s | speed-up | 10 M peak MiB | targets |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+              "| bench (UTC) | 100 rows s | 1 M rows s | 1 M CPU s | DictReader 1 M s | 1 M s at the issue's pace | fresh GiB s | 1 M peak MiB | naive 1 M s | speed-up | 10 M peak MiB | targets |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for b in benches:
         small, big, huge = b.sizes.get(100), b.sizes.get(1_000_000), b.sizes.get(10_000_000)
         lines.append(f"| {b.stamp} | {_fmt(small and small.wall)} | {_fmt(big and big.wall)} | {_fmt(big and big.cpu)} | "
-                     f"{_fmt(b.dictreader)} | {_fmt(b.paced)} | {_fmt(big and big.memory, ',.0f')} | {_fmt(big and big.naive, ',.1f')} | "
+                     f"{_fmt(b.dictreader)} | {_fmt(b.paced)} | {_fmt(b.fresh)} | {_fmt(big and big.memory, ',.0f')} | {_fmt(big and big.naive, ',.1f')} | "
                      f"{_fmt(big and big.speedup_min, '.1f')}{'×' if big and big.speedup_min else ''} | "
                      f"{_fmt(huge and huge.memory, ',.0f')} | {b.verdict()} |")
     return "\n".join(lines + ["", END])

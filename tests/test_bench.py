@@ -179,12 +179,13 @@ def test_the_issues_pace_is_timed_on_the_file_and_read_back_by_the_summary(tmp_p
     path.write_text("a;b\n" + "1;2\n" * 20_000, encoding="utf-8")
     seconds = run.dictreader_seconds(path)
     assert 0 < seconds < 5
-    calm = summary.parse(_CALM + "\n" + run.pace_line(2.80, 8.0))[0]
-    assert calm.dictreader == 8.0 and calm.paced == 1.40
-    assert summary.parse(_CALM)[0].paced is None  # older benches did not time it
+    calm = summary.parse(_CALM + "\n" + run.pace_line(2.80, 8.0) + run.fresh_line(3.41))[0]
+    assert calm.dictreader == 8.0 and calm.paced == 1.40 and calm.fresh == 3.41
+    assert summary.parse(_CALM)[0].paced is None and summary.parse(_CALM)[0].fresh is None  # older benches did not time them
     block = summary.render([calm])
     assert "timed by 1 of these benches): 1.40-1.40 s, median 1.40 s; ≤ 3 s in 1 of 1." in block
-    assert "| 2026-11-23 09:00 | 0.15 | 2.80 | 4.90 | 8.00 | 1.40 | 785 |" in block
+    assert "| 2026-11-23 09:00 | 0.15 | 2.80 | 4.90 | 8.00 | 1.40 | 3.41 | 785 |" in block
+    assert 0 < run.fresh_memory_seconds(16 << 20) < 5  # 16 MiB here; the bench touches 1 GiB
 
 
 def test_the_naive_baseline_runs_from_10k_up_to_1m_rows_unless_told_otherwise(monkeypatch: Any) -> None:
