@@ -22,7 +22,7 @@ Each run also times a fixed pure-Python loop (`yardstick`) before the sizes and 
 alone and as two copies at once, and lists every checker run: this VM's speed drifts (bench/RESULTS.md). After the
 1 M-row runs it times `csv.DictReader` alone over the same file, the figure issue 7 gives for its machine (about 4 s),
 and writes the 1 M-row wall time at that pace; then how long a new process takes to touch 1 GiB of fresh memory,
-which on this VM explains most of the spread between benches (fresh_memory_seconds).
+which on this VM is much of the spread between benches (fresh_memory_seconds).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import summary  # noqa: E402  bench/summary.py: RESULTS.md's summary, and the issue's pace it reads back
 ROOT = HERE.parent
 DATA = HERE / "data"
 BIN = Path(sys.executable).parent
@@ -234,8 +236,7 @@ def yardstick() -> tuple[float, float]:
 
 # Issue 7 describes its machine by what two things take on the 1 M-row manifest: "csv.DictReader alone needs about
 # 4 s", DuckDB about 1 s. The first one is timed here on the same file, so every bench says how fast this VM was
-# against the pace the targets were set at.
-ISSUE_DICTREADER_S = 4.0
+# against the pace the targets were set at (summary.ISSUE_DICTREADER_S, summary.at_issue_pace).
 _DICTREADER = ("import csv, sys, time\nt = time.perf_counter()\n"
                "with open(sys.argv[1], newline='', encoding='utf-8') as fh:\n"
                "    for row in csv.DictReader(fh, delimiter=';'):\n        pass\n"
@@ -269,7 +270,8 @@ def naive_wanted(n: int) -> bool:
 def pace_line(wall: float, dictreader: float) -> str:
     """RESULTS.md's line with the issue's calibration (bench/summary.py reads it back: PACE there)."""
     return (f"Issue's pace: `csv.DictReader` alone reads the 1,000,000-row file in {dictreader:.2f} s (the issue: about "
-            f"{ISSUE_DICTREADER_S:.0f} s), so the 1 M-row wall time at the issue's pace is {at_issue_pace(wall, dictreader):.2f} s.\n")
+            f"{summary.ISSUE_DICTREADER_S:.0f} s), so the 1 M-row wall time at the issue's pace is "
+            f"{summary.at_issue_pace(wall, dictreader):.2f} s.\n")
 
 
 def fresh_line(seconds: float) -> str:
@@ -285,14 +287,6 @@ def dictreader_seconds(path: Path) -> float:
     its 3 s on a machine where DictReader needed about 4 s; this figure puts a bench's wall time on that scale."""
     out = subprocess.run([sys.executable, "-c", _DICTREADER, str(path)], capture_output=True, text=True, check=True)
     return float(out.stdout)
-
-
-def at_issue_pace(wall: float, dictreader: float) -> float:
-    """`wall` rescaled to the machine speed the issue measured (DictReader 4 s).
-
-    The assumption: when this VM slows down, the checker's run stretches as DictReader's does. The benches bear it
-    out roughly: the 1 M-row wall time has stayed near 3.7 yardsticks whether the yardstick read 0.7 s or 1.2 s."""
-    return wall * ISSUE_DICTREADER_S / dictreader
 
 
 class Timed(NamedTuple):
@@ -422,9 +416,6 @@ def main() -> int:
     lines += reports_table()
     with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
-    sys.path.insert(0, str(HERE))
-    import summary  # bench/summary.py
-
     summary.update(HERE / "RESULTS.md")
     print(f"Appended to {HERE / 'RESULTS.md'}, and its summary rebuilt")
     return 0
